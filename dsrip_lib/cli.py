@@ -1,0 +1,69 @@
+"""`dsrip` command line: a thin shell over the library (same argument names as the API)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from dsrip_lib.errors import DsripError
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
+    return key, value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dsrip", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    synth = sub.add_parser("synth", help="generate a synthetic Medicaid state")
+    synth.add_argument("--profile", choices=["tiny", "small", "state"], default="small")
+    synth.add_argument("--seed", type=int, default=2017)
+    synth.add_argument("--out", type=Path, required=True)
+
+    validate = sub.add_parser("validate", help="check a data directory against the data contract")
+    validate.add_argument("--data", type=Path, required=True)
+
+    for name, help_text in [("run", "execute one report notebook"), ("report", "execute every report")]:
+        p = sub.add_parser(name, help=help_text)
+        if name == "run":
+            p.add_argument("notebook", help="report name (e.g. attribution) or path to a notebook")
+        p.add_argument("--params", type=Path, required=True, help="run parameter file (YAML)")
+        p.add_argument("-p", dest="overrides", action="append", type=_key_value, default=[],
+                       metavar="KEY=VALUE", help="override one run parameter")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "synth":
+            from dsrip_lib.synth import generate
+
+            out = generate(profile=args.profile, seed=args.seed, out=args.out)
+            print(f"synthetic data written to {out}")
+        elif args.command == "validate":
+            from dsrip_lib.contract import validate_dir
+
+            print(validate_dir(args.data))
+        elif args.command == "run":
+            from dsrip_lib.runner import run_notebook
+
+            print(f"report written to {run_notebook(args.notebook, args.params, dict(args.overrides))}")
+        elif args.command == "report":
+            from dsrip_lib.runner import run_all
+
+            for path in run_all(args.params, dict(args.overrides)):
+                print(f"report written to {path}")
+    except DsripError as exc:
+        print(f"dsrip {args.command}: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
