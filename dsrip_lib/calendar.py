@@ -1,0 +1,204 @@
+"""The program calendar: budget periods, state fiscal years, demonstration years, quarters.
+
+Every date comes from the program definition (``params/program/<name>.yaml``);
+this module only knows how to look dates up.
+
+References
+----------
+MassHealth DSRIP Protocol, Sec 3.1.1 (ACO budget periods, Exhibit 2), Sec 3.1.2
+(CP/CSA budget periods, Exhibit 3), Sec 1.1 (demonstration approval period),
+Sec 5.2.1.2 (CY2017 baseline).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, NamedTuple
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _first_of_months(start: dt.date, end: dt.date) -> list[dt.date]:
+    """First-of-month dates of every month that overlaps ``start``..``end``."""
+    months = []
+    year, month = start.year, start.month
+    while dt.date(year, month, 1) <= end:
+        months.append(dt.date(year, month, 1))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+class DateRange(_Frozen):
+    """An inclusive range of dates."""
+
+    start: dt.date
+    end: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+    def __contains__(self, day: dt.date) -> bool:
+        return self.start <= day <= self.end
+
+    @property
+    def months(self) -> list[dt.date]:
+        """First-of-month dates of the months in the range."""
+        return _first_of_months(self.start, self.end)
+
+
+class BudgetPeriod(DateRange):
+    """One budget period: ``number`` 0 (Prep) to 5, with inclusive dates.
+
+    References
+    ----------
+    MassHealth DSRIP Protocol, Sec 3.1.1 and Exhibit 2 (ACO), Sec 3.1.2 and Exhibit 3 (CP/CSA).
+    """
+
+    number: Annotated[int, Field(ge=0)]
+    label: str
+
+
+class Quarter(NamedTuple):
+    """A calendar quarter (``quarter`` 1-4) of ``year``."""
+
+    year: int
+    quarter: int
+
+    @property
+    def start(self) -> dt.date:
+        return dt.date(self.year, 3 * self.quarter - 2, 1)
+
+    @property
+    def end(self) -> dt.date:
+        if self.quarter == 4:
+            return dt.date(self.year, 12, 31)
+        return dt.date(self.year, 3 * self.quarter + 1, 1) - dt.timedelta(days=1)
+
+    def __str__(self) -> str:
+        return f"{self.year}Q{self.quarter}"
+
+
+class _BudgetPeriodSpec(DateRange):
+    label: str
+
+
+class Calendar(_Frozen):
+    """The program's calendar, loaded from the program definition's ``calendar`` block.
+
+    Budget-period schedules are keyed by kind (``"aco"``, ``"cp"``; a program may
+    define others) and then by period number (0 = Prep).
+
+    References
+    ----------
+    MassHealth DSRIP Protocol, Sec 1.1, Sec 3.1.1 (Exhibit 2), Sec 3.1.2 (Exhibit 3),
+    Sec 5.2.1.2 (baseline year).
+    """
+
+    baseline_year: int
+    fiscal_year_start_month: Annotated[int, Field(ge=1, le=12)]
+    demonstration: DateRange
+    first_demonstration_sfy: int
+    budget_period_schedules: dict[str, dict[int, _BudgetPeriodSpec]]
+
+    @model_validator(mode="after")
+    def _schedules_contiguous(self):
+        if not self.budget_period_schedules:
+            raise ValueError("budget_period_schedules: at least one schedule is required")
+        for kind, schedule in self.budget_period_schedules.items():
+            numbers = sorted(schedule)
+            if numbers != self.period_numbers:
+                raise ValueError(
+                    f"budget_period_schedules.{kind}: periods {numbers} differ from the first schedule's "
+                    f"{self.period_numbers}"
+                )
+            if numbers != list(range(numbers[0], numbers[0] + len(numbers))):
+                raise ValueError(f"budget_period_schedules.{kind}: period numbers {numbers} are not consecutive")
+            for prev, nxt in zip(numbers, numbers[1:]):
+                expected = schedule[prev].end + dt.timedelta(days=1)
+                if schedule[nxt].start != expected:
+                    raise ValueError(
+                        f"budget_period_schedules.{kind}.{nxt}: starts {schedule[nxt].start}, "
+                        f"expected {expected} (the day after period {prev} ends)"
+                    )
+        return self
+
+    # -- budget periods ---------------------------------------------------
+    @property
+    def period_numbers(self) -> list[int]:
+        """Budget-period numbers, the same for every schedule (0 = Prep)."""
+        return sorted(next(iter(self.budget_period_schedules.values())))
+
+    def _schedule(self, kind: str) -> dict[int, _BudgetPeriodSpec]:
+        try:
+            return self.budget_period_schedules[kind]
+        except KeyError:
+            raise ValueError(
+                f"unknown budget-period kind {kind!r}; this program has {sorted(self.budget_period_schedules)}"
+            ) from None
+
+    def budget_periods(self, kind: str = "aco") -> list[BudgetPeriod]:
+        """All budget periods of ``kind`` in order."""
+        return [
+            BudgetPeriod(number=n, label=spec.label, start=spec.start, end=spec.end)
+            for n, spec in sorted(self._schedule(kind).items())
+        ]
+
+    def budget_period(self, number: int, kind: str = "aco") -> BudgetPeriod:
+        """Budget period ``number`` (0 = Prep) of ``kind``."""
+        schedule = self._schedule(kind)
+        if number not in schedule:
+            raise ValueError(f"{kind} budget period {number} does not exist; periods are {sorted(schedule)}")
+        spec = schedule[number]
+        return BudgetPeriod(number=number, label=spec.label, start=spec.start, end=spec.end)
+
+    def budget_period_of(self, day: dt.date, kind: str = "aco") -> BudgetPeriod | None:
+        """The budget period of ``kind`` containing ``day``, or None outside every period."""
+        for period in self.budget_periods(kind):
+            if day in period:
+                return period
+        return None
+
+    # -- fiscal and demonstration years -------------------------------------
+    def sfy_of(self, day: dt.date) -> int:
+        """State fiscal year of ``day``, named for the calendar year in which it ends.
+
+        With a July start, SFY2018 = 2017-07-01..2018-06-30.
+        """
+        if self.fiscal_year_start_month == 1:
+            return day.year
+        return day.year + 1 if day.month >= self.fiscal_year_start_month else day.year
+
+    def sfy(self, year: int) -> DateRange:
+        """Dates of state fiscal year ``year``."""
+        if self.fiscal_year_start_month == 1:
+            return DateRange(start=dt.date(year, 1, 1), end=dt.date(year, 12, 31))
+        start = dt.date(year - 1, self.fiscal_year_start_month, 1)
+        return DateRange(start=start, end=dt.date(year, self.fiscal_year_start_month, 1) - dt.timedelta(days=1))
+
+    def demonstration_year_of(self, day: dt.date) -> int | None:
+        """Demonstration year (1-based) of ``day``, or None outside the demonstration."""
+        if day not in self.demonstration:
+            return None
+        return self.sfy_of(day) - self.first_demonstration_sfy + 1
+
+    def demonstration_year(self, number: int) -> DateRange:
+        """Dates of demonstration year ``number`` (DY1 = the first SFY of the demonstration)."""
+        return self.sfy(self.first_demonstration_sfy + number - 1)
+
+    # -- quarters and baseline --------------------------------------------
+    @staticmethod
+    def quarter_of(day: dt.date) -> Quarter:
+        """Calendar quarter of ``day``."""
+        return Quarter(day.year, (day.month - 1) // 3 + 1)
+
+    @property
+    def baseline_period(self) -> DateRange:
+        """The baseline calendar year as dates (Sec 5.2.1.2: CY2017)."""
+        return DateRange(start=dt.date(self.baseline_year, 1, 1), end=dt.date(self.baseline_year, 12, 31))
