@@ -1,0 +1,276 @@
+"""Attribution rules on hand-built tiny tables (protocol 4.4.4, CT PCMH method)."""
+
+import datetime as dt
+
+import ibis
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from dsrip_lib.attribution import (
+    AttributionOptions,
+    flows,
+    monthly_attribution,
+    plurality_attribution,
+)
+from dsrip_lib.errors import ParameterError
+
+D = dt.date.fromisoformat
+
+SCHEMAS = {
+    "enrollment": {
+        "member_id": "string", "month": "date", "eligibility_group": "string",
+        "aco_eligible": "boolean", "plan_type": "string", "plan_id": "string",
+        "aco_id": "string", "chc_pcp": "boolean",
+    },
+    "pcp_assignments": {
+        "member_id": "string", "pcp_npi": "string", "plan_id": "string",
+        "start_date": "date", "end_date": "date",
+    },
+    "providers": {
+        "npi": "string", "provider_type": "string", "is_chc": "boolean",
+        "aco_id": "string", "apm_paid": "boolean",
+    },
+    "entities": {
+        "entity_id": "string", "entity_type": "string", "name": "string",
+        "aco_model": "string", "risk_track": "int64", "safety_net_category": "int64",
+        "mco_id": "string", "join_budget_period": "int64",
+    },
+    "claims": {
+        "claim_id": "string", "member_id": "string", "service_date": "date",
+        "provider_npi": "string", "service_category": "string",
+        "primary_care_visit": "boolean", "paid_amount": "float64",
+        "exclusion_category": "string",
+    },
+}
+
+
+def table(name, rows):
+    """An ibis memtable of the contract table ``name`` from full rows."""
+    schema = SCHEMAS[name]
+    df = pd.DataFrame(rows, columns=list(schema))
+    for col, typ in schema.items():
+        if typ == "date":
+            df[col] = df[col].map(lambda v: D(v) if isinstance(v, str) else v)
+    return ibis.memtable(df, schema=schema)
+
+
+def enrollment(*rows):
+    """Rows (member, "YYYY-MM", plan_type, aco_id[, aco_eligible])."""
+    full = []
+    for r in rows:
+        member, month, plan, aco = r[:4]
+        eligible = r[4] if len(r) > 4 else True
+        plan_id = {"aco_a": aco, "aco_b": "PCC", "pcc": "PCC", "mco": "MCO1"}.get(plan)
+        full.append((member, f"{month}-01", "base_families" if eligible else "other",
+                     eligible, plan, plan_id, aco, False))
+    return table("enrollment", full)
+
+
+def assignments(*rows):
+    """Rows (member, npi, start, end-or-None)."""
+    return table("pcp_assignments", [(m, n, "MCO1", s, e) for m, n, s, e in rows])
+
+
+def providers(*rows):
+    """Rows (npi, is_chc, aco_id, apm_paid)."""
+    return table("providers", [(n, "pcp", chc, aco, apm) for n, chc, aco, apm in rows])
+
+
+ENTITIES = table("entities", [
+    ("ACO_A", "aco", "A", "A", 2, 1, None, 0),
+    ("ACO_B", "aco", "B", "B", 2, 1, None, 0),
+    ("ACO_C", "aco", "C", "C", 1, 1, "MCO1", 0),
+    ("MCO1", "mco", "MCO 1", None, None, None, None, 0),
+])
+
+PROVIDERS = providers(
+    ("1000000001", False, "ACO_C", True),   # model C PCP
+    ("1000000002", True, "ACO_C", True),    # model C PCP at a CHC
+    ("1000000003", False, "ACO_B", False),  # model B PCP: no MCO attribution
+    ("1000000004", False, None, True),      # non-participating, APM-paid
+    ("1000000005", True, "ACO_A", False),   # model A PCP at a CHC
+)
+
+
+def claims(*rows):
+    """Primary-care visit rows (member, npi, date[, primary_care_visit])."""
+    return table("claims", [
+        (f"c{i}", m, d, n, "primary_care", r[3] if len(r) > 3 else True, 100.0, None)
+        for i, r in enumerate(rows) for m, n, d in [r[:3]]
+    ])
+
+
+def attribution(enr, pa=None, day="last"):
+    pa = pa if pa is not None else assignments()
+    out = monthly_attribution(enr, pa, PROVIDERS, ENTITIES, day).execute()
+    out["month"] = pd.to_datetime(out["month"]).dt.date
+    return out.sort_values(["member_id", "month"], ignore_index=True)
+
+
+# -- enrollment-based attribution (models A and B) ---------------------------
+
+def test_enrollment_attribution_follows_enrolled_aco_and_skips_gaps():
+    enr = enrollment(
+        ("m1", "2018-01", "aco_a", "ACO_A"),
+        ("m1", "2018-03", "aco_a", "ACO_A"),  # February: not enrolled (gap)
+        ("m2", "2018-01", "aco_b", "ACO_B"),
+        ("m3", "2018-01", "pcc", None),
+        ("m4", "2018-01", "ffs", None),
+    )
+    out = attribution(enr)
+    assert list(zip(out.member_id, out.month, out.aco_id, out.method)) == [
+        ("m1", D("2018-01-01"), "ACO_A", "enrollment"),
+        ("m1", D("2018-03-01"), "ACO_A", "enrollment"),
+        ("m2", D("2018-01-01"), "ACO_B", "enrollment"),
+    ]
+
+
+def test_member_switching_acos_mid_period_is_attributed_month_by_month():
+    enr = enrollment(
+        *[("m1", f"2018-{m:02d}", "aco_a", "ACO_A") for m in range(1, 7)],
+        *[("m1", f"2018-{m:02d}", "aco_b", "ACO_B") for m in range(7, 13)],
+    )
+    out = attribution(enr)
+    assert out.groupby("aco_id").size().to_dict() == {"ACO_A": 6, "ACO_B": 6}
+    assert out.loc[out.month == D("2018-07-01"), "aco_id"].item() == "ACO_B"
+
+
+# -- PCP-assignment attribution (model C) ------------------------------------
+
+def test_mco_enrollee_follows_pcp_assignment_to_model_c_aco_only():
+    enr = enrollment(
+        ("m1", "2018-01", "mco", None),
+        ("m2", "2018-01", "mco", None),
+        ("m3", "2018-01", "mco", None),
+        ("m4", "2018-01", "mco", None),
+    )
+    pa = assignments(
+        ("m1", "1000000001", "2017-06-01", None),        # model C PCP
+        ("m2", "1000000003", "2017-06-01", None),        # model B PCP
+        ("m3", "1000000004", "2017-06-01", None),        # no ACO
+    )
+    out = attribution(enr, pa)
+    assert list(zip(out.member_id, out.aco_id, out.method)) == [("m1", "ACO_C", "pcp_assignment")]
+
+
+def test_pcp_assignment_ending_mid_month_uses_snapshot_day():
+    enr = enrollment(*[("m1", f"2018-{m:02d}", "mco", None) for m in (1, 2, 3)])
+    pa = assignments(
+        ("m1", "1000000001", "2017-06-01", "2018-02-14"),  # ends mid-February
+        ("m1", "1000000004", "2018-02-15", None),          # then a non-ACO PCP
+    )
+    last = attribution(enr, pa, day="last")
+    assert list(last.month) == [D("2018-01-01")]
+    first = attribution(enr, pa, day="first")
+    assert list(first.month) == [D("2018-01-01"), D("2018-02-01")]
+
+
+def test_assignment_ending_on_last_day_still_covers_the_month():
+    enr = enrollment(("m1", "2018-02", "mco", None), ("m1", "2018-03", "mco", None))
+    pa = assignments(("m1", "1000000001", "2018-02-01", "2018-02-28"))
+    assert list(attribution(enr, pa).month) == [D("2018-02-01")]
+
+
+def test_chc_flag_comes_from_the_assigned_pcp():
+    enr = enrollment(
+        ("m1", "2018-01", "mco", None),
+        ("m2", "2018-01", "aco_a", "ACO_A"),
+        ("m3", "2018-01", "aco_a", "ACO_A"),  # no assignment: not CHC
+    )
+    pa = assignments(
+        ("m1", "1000000002", "2017-01-01", None),
+        ("m2", "1000000005", "2017-01-01", None),
+    )
+    out = attribution(enr, pa)
+    assert dict(zip(out.member_id, out.chc)) == {"m1": True, "m2": True, "m3": False}
+
+
+# -- claims plurality (CT PCMH method) ---------------------------------------
+
+PLURALITY_PROVIDERS = providers(
+    ("1000000001", False, "ACO_A", False),
+    ("1000000002", False, "ACO_B", False),
+    ("1000000003", False, "ACO_C", False),
+    ("1000000009", False, None, False),  # not participating
+)
+
+
+def plurality(visits, as_of="2018-12-31", lookback=24, tie_break=("most_recent_visit", "provider_id")):
+    out = plurality_attribution(visits, PLURALITY_PROVIDERS, D(as_of), lookback, tie_break).execute()
+    return dict(zip(out.member_id, out.npi))
+
+
+def test_plurality_picks_provider_with_most_visits():
+    v = claims(
+        ("m1", "1000000001", "2018-01-10"), ("m1", "1000000001", "2018-02-10"),
+        ("m1", "1000000002", "2018-12-01"),
+        # more visits to a non-participating PCP do not count
+        *[("m1", "1000000009", f"2018-0{k}-05") for k in range(1, 5)],
+        # non-qualifying visits do not count
+        *[("m1", "1000000002", f"2018-0{k}-06", False) for k in range(1, 5)],
+    )
+    assert plurality(v) == {"m1": "1000000001"}
+
+
+def test_plurality_tie_broken_by_most_recent_visit_then_provider_id():
+    v = claims(
+        # m1: 2-2 tie, provider ...2 saw the member later
+        ("m1", "1000000001", "2018-01-10"), ("m1", "1000000001", "2018-03-10"),
+        ("m1", "1000000002", "2018-01-11"), ("m1", "1000000002", "2018-06-10"),
+        # m2: tie on count and on last visit: the smaller NPI wins
+        ("m2", "1000000003", "2018-05-05"), ("m2", "1000000002", "2018-05-05"),
+    )
+    assert plurality(v) == {"m1": "1000000002", "m2": "1000000002"}
+    # provider id first: m1's tie goes to the smaller NPI instead
+    assert plurality(v, tie_break=("provider_id", "most_recent_visit")) == {
+        "m1": "1000000001", "m2": "1000000002"}
+
+
+def test_plurality_counts_only_visits_in_the_lookback_window():
+    v = claims(
+        # 24 months to 2018-12-31 is 2017-01-01..2018-12-31
+        ("m1", "1000000001", "2016-12-31"), ("m1", "1000000001", "2016-12-30"),
+        ("m1", "1000000001", "2019-01-01"), ("m1", "1000000001", "2019-01-02"),
+        ("m1", "1000000002", "2017-01-01"),
+        ("m2", "1000000003", "2016-06-01"),  # only outside: not attributed
+    )
+    assert plurality(v) == {"m1": "1000000002"}
+    # a 12-month window drops the 2017 visit too
+    assert plurality(v, lookback=12) == {}
+
+
+def test_plurality_rejects_incomplete_tie_break():
+    with pytest.raises(ParameterError, match="tie_break"):
+        plurality(claims(), tie_break=("provider_id",))
+
+
+def test_options_validate_and_reject_unknown_keys():
+    assert AttributionOptions().plurality_lookback_months == 24
+    with pytest.raises(ValidationError):
+        AttributionOptions(lookback=12)
+    with pytest.raises(ValidationError):
+        AttributionOptions(plurality_tie_break=("provider_id", "provider_id"))
+
+
+# -- flows --------------------------------------------------------------------
+
+def test_flows_between_two_months():
+    enr = enrollment(
+        ("m1", "2018-12", "aco_a", "ACO_A"), ("m1", "2019-12", "aco_b", "ACO_B"),
+        ("m2", "2018-12", "mco", None), ("m2", "2019-12", "mco", None),
+        ("m3", "2018-12", "ffs", None),
+        ("m4", "2019-12", "pcc", None),
+        ("m5", "2018-12", "mco", None), ("m5", "2019-12", "mco", None),
+    )
+    pa = assignments(("m2", "1000000001", "2019-06-01", None))
+    att = monthly_attribution(enr, pa, PROVIDERS, ENTITIES)
+    out = flows(enr, att, D("2018-12-01"), D("2019-12-01")).execute()
+    got = {(r.from_status, r.to_status): r.members for r in out.itertuples()}
+    assert got == {
+        ("ACO_A", "ACO_B"): 1,
+        ("MCO", "ACO_C"): 1,
+        ("FFS", "Not enrolled"): 1,
+        ("Not enrolled", "PCC"): 1,
+        ("MCO", "MCO"): 1,
+    }
