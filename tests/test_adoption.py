@@ -1,0 +1,132 @@
+"""ACO/APM adoption rate: the three paths of protocol 5.2.1.1 and Exhibit 26."""
+
+import datetime as dt
+import json
+
+import pytest
+
+from dsrip_lib.adoption import adoption_members, adoption_rate
+
+from dsrip_lib.program import load_program
+from test_attribution import ENTITIES, PROVIDERS, assignments, enrollment, table
+
+PROGRAM = load_program()
+BP1 = PROGRAM.calendar.budget_period(1)
+THRESHOLD = PROGRAM.adoption_apm_share_threshold
+
+# PROVIDERS: ...01 model C PCP (APM), ...03 model B PCP (no APM),
+# ...04 non-participating APM-paid, ...05 model A PCP (no APM)
+
+
+def spending(*rows):
+    """Claims rows (member, npi, date, category, paid)."""
+    return table("claims", [
+        (f"c{i}", m, d, n, cat, False, paid, None) for i, (m, n, d, cat, paid) in enumerate(rows)
+    ])
+
+
+NO_CLAIMS = spending()
+
+
+def paths(enr, pa=None, claims=NO_CLAIMS):
+    pa = pa if pa is not None else assignments()
+    out = adoption_members(enr, pa, PROVIDERS, ENTITIES, claims, BP1.start, BP1.end, THRESHOLD).execute()
+    return {r.member_id: (r.path_aco, r.path_apm_pcp, r.path_apm_spending) for r in out.itertuples()}
+
+
+def test_denominator_is_aco_eligible_members_of_the_period():
+    enr = enrollment(
+        ("m1", "2018-05", "ffs", None),
+        ("m2", "2018-05", "ffs", None, False),  # not ACO-eligible
+        ("m3", "2017-12", "ffs", None),         # Prep, not BP1
+    )
+    assert paths(enr) == {"m1": (False, False, False)}
+
+
+def test_path_aco_enrollment_and_model_c_attribution():
+    enr = enrollment(
+        ("m1", "2018-05", "aco_b", "ACO_B"),
+        ("m2", "2018-05", "mco", None),
+        ("m3", "2018-05", "aco_a", "ACO_A", False),  # in an ACO only while ineligible
+        ("m3", "2018-06", "ffs", None),
+    )
+    pa = assignments(("m2", "1000000001", "2018-05-01", None))
+    got = paths(enr, pa)
+    assert got["m1"] == (True, False, False)
+    assert got["m2"][0] is True
+    assert got["m3"] == (False, False, False)
+
+
+def test_path_apm_pcp_alone():
+    enr = enrollment(("m1", "2018-05", "mco", None), ("m2", "2018-05", "mco", None))
+    pa = assignments(
+        ("m1", "1000000004", "2018-01-01", None),  # APM-paid PCP, not in an ACO
+        ("m2", "1000000003", "2018-01-01", None),  # ACO B PCP, not APM-paid
+    )
+    assert paths(enr, pa) == {"m1": (False, True, False), "m2": (False, False, False)}
+
+
+def test_path_apm_pcp_ending_mid_month_does_not_count():
+    enr = enrollment(("m1", "2018-05", "mco", None))
+    pa = assignments(("m1", "1000000004", "2018-01-01", "2018-05-30"))
+    assert paths(enr, pa) == {"m1": (False, False, False)}
+
+
+def test_path_apm_spending_is_strictly_more_than_the_threshold():
+    enr = enrollment(*[(m, "2018-05", "ffs", None) for m in ("m1", "m2", "m3", "m4")])
+    claims = spending(
+        # m1: exactly the threshold (20 of 100) does not count
+        ("m1", "1000000004", "2018-03-01", "inpatient", 100.0 * THRESHOLD),
+        ("m1", "1000000003", "2018-03-01", "inpatient", 100.0 * (1 - THRESHOLD)),
+        # m2: just above counts
+        ("m2", "1000000004", "2018-03-01", "specialist", 20.5),
+        ("m2", "1000000003", "2018-03-01", "specialist", 79.5),
+        # m3: primary care to APM providers is not in the share; none outside BP1
+        ("m3", "1000000004", "2018-03-01", "primary_care", 900.0),
+        ("m3", "1000000004", "2019-01-01", "inpatient", 900.0),
+        ("m3", "1000000003", "2018-03-01", "inpatient", 100.0),
+        # m4: no non-primary-care spending at all
+        ("m4", "1000000004", "2018-03-01", "primary_care", 50.0),
+    )
+    got = paths(enr, claims=claims)
+    assert {m: p[2] for m, p in got.items()} == {"m1": False, "m2": True, "m3": False, "m4": False}
+
+
+def test_member_meeting_every_path_counts_once():
+    enr = enrollment(
+        ("m1", "2018-05", "mco", None),
+        ("m2", "2018-05", "ffs", None),
+        ("m3", "2018-05", "ffs", None),
+    )
+    pa = assignments(("m1", "1000000001", "2018-01-01", None))  # model C and APM-paid
+    claims = spending(("m1", "1000000001", "2018-03-01", "inpatient", 10.0),
+                      ("m2", "1000000004", "2018-03-01", "inpatient", 10.0))
+    members = adoption_members(enrollment(("m1", "2018-05", "mco", None)), pa, PROVIDERS,
+                               ENTITIES, claims, BP1.start, BP1.end, THRESHOLD).execute()
+    assert members[["path_aco", "path_apm_pcp", "path_apm_spending"]].values.tolist() == [[True] * 3]
+    result = adoption_rate(PROGRAM, 1, enr, pa, PROVIDERS, ENTITIES, claims)
+    assert (result.numerator, result.denominator) == (2, 3)
+    assert result.by_path == {"path_aco": 1, "path_apm_pcp": 1, "path_apm_spending": 2}
+    assert result.rate == pytest.approx(2 / 3)
+    assert result.target == PROGRAM.adoption_target(1)
+    assert result.passed is (2 / 3 >= PROGRAM.adoption_target(1))
+
+
+def test_prep_period_has_no_target():
+    enr = enrollment(("m1", "2017-08", "aco_a", "ACO_A"))
+    result = adoption_rate(PROGRAM, 0, enr, assignments(), PROVIDERS, ENTITIES, NO_CLAIMS)
+    assert (result.rate, result.target, result.passed) == (1.0, None, None)
+
+
+def test_reproduces_synthetic_truth(tiny_data):
+    from dsrip_lib.dataset import open_dataset
+
+    truth = json.loads((tiny_data / "truth.json").read_text())
+    ds = open_dataset(tiny_data)
+    tables = [ds.table(n) for n in ("enrollment", "pcp_assignments", "providers", "entities", "claims")]
+    expected = truth["adoption"]
+    assert expected, "truth.json has no adoption rates"
+    for bp, want in expected.items():
+        got = adoption_rate(PROGRAM, int(bp), *tables)
+        assert got.rate == pytest.approx(want["rate"], abs=1e-12)
+        assert (got.numerator, got.denominator) == (want["numerator"], want["denominator"])
