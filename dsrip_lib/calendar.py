@@ -13,6 +13,7 @@ Sec 5.2.1.2 (CY2017 baseline).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Annotated, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -191,6 +192,36 @@ class Calendar(_Frozen):
     def demonstration_year(self, number: int) -> DateRange:
         """Dates of demonstration year ``number`` (DY1 = the first SFY of the demonstration)."""
         return self.sfy(self.first_demonstration_sfy + number - 1)
+
+    def split_sfy_amounts(self, amounts_by_sfy: Mapping[int, float], kind: str = "aco") -> dict[int, float]:
+        """Spread amounts stated by state fiscal year over budget periods by shared months.
+
+        On the ACO calendar this is the rule of Sec 4.4.3: Prep = half of SFY18, BP n =
+        half of SFY(n) + half of SFY(n+1), BP 5 = half of SFY22 (each SFY has six months in
+        each of two budget periods). Amounts are not rounded.
+
+        Raises
+        ------
+        ValueError
+            If some month of a stated SFY lies outside every budget period of ``kind``.
+
+        References
+        ----------
+        MassHealth DSRIP Protocol, Sec 3.1.1 and Sec 4.4.3 (Exhibits 10-11); Sec 5.2
+        (Exhibit 24 reproduces Exhibit 1's DY totals split this way).
+        """
+        periods = self.budget_periods(kind)
+        split = {period.number: 0.0 for period in periods}
+        for year, amount in amounts_by_sfy.items():
+            months = self.sfy(year).months
+            placed = 0
+            for period in periods:
+                shared = len(set(months) & set(period.months))
+                split[period.number] += amount * shared / len(months)
+                placed += shared
+            if placed != len(months):
+                raise ValueError(f"SFY{year} has {len(months) - placed} month(s) outside every {kind} budget period")
+        return split
 
     # -- quarters and baseline --------------------------------------------
     @staticmethod
