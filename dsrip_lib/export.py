@@ -1,0 +1,180 @@
+"""Turn an executed notebook and its published sidecars into HTML, PDF, XLSX and JSON.
+
+Every writer here is deterministic: the same notebook and tables give the same bytes
+(no timestamps, no random ids), so a rerun on the same inputs can be compared with ``cmp``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import zipfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+TEMPLATE_NAME = "dsrip"
+# Fixed stamp for the workbook's document properties and zip entries (zip's earliest date).
+FIXED_STAMP = (1980, 1, 1, 0, 0, 0)
+_FIXED_W3CDTF = "1980-01-01T00:00:00Z"
+_CSS_URL = re.compile(r"""(?:url\(\s*['"]?|@import\s+['"])\s*((?:https?:)?//[^'")\s]+)""", re.IGNORECASE)
+_LOADING_ATTRS = {"src", "href", "data", "poster", "srcset", "xlink:href"}
+
+
+def export_html(nb: nbformat.NotebookNode, title: str) -> str:
+    """Self-contained HTML of an executed notebook: code hidden, images inline, nothing from the network.
+
+    Raises
+    ------
+    ValueError
+        If the page would still load an external resource.
+    """
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name=TEMPLATE_NAME,
+        extra_template_basedirs=[str(TEMPLATE_DIR)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    nb = nbformat.from_dict(nb)
+    nb.metadata.pop("title", None)  # the title is ours, stable across runs
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    external = external_resources(body)
+    if external:
+        raise ValueError(f"HTML of {title!r} would load external resources: {external[:5]}")
+    return body
+
+
+class _ResourceFinder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._in_style = tag == "style"
+        if tag == "a":  # a hyperlink is followed by the reader, not loaded by the page
+            return
+        for name, value in attrs:
+            if name in _LOADING_ATTRS and value and re.match(r"\s*(https?:)?//", value, re.IGNORECASE):
+                self.found.append(value.strip())
+            if name == "style" and value:
+                self.found.extend(_CSS_URL.findall(value))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "style":
+            self._in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_style:
+            self.found.extend(_CSS_URL.findall(data))
+
+
+def external_resources(html: str) -> list[str]:
+    """URLs a page would fetch from the network (scripts, styles, images, CSS ``url()``/``@import``)."""
+    finder = _ResourceFinder()
+    finder.feed(html)
+    finder.close()
+    return finder.found
+
+
+def export_pdf(html: str, path: Path) -> None:
+    """Render the HTML to a tagged PDF (PDF/UA-1, keeps image alt text) with WeasyPrint.
+
+    The PDF is deterministic: no creation date (the HTML carries none) and a fixed
+    document identifier. Only ``data:`` URLs may be fetched.
+
+    Raises
+    ------
+    ValueError
+        If the HTML refers to anything but inline (``data:``) resources.
+    """
+    import weasyprint
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher
+
+    # WeasyPrint warns about every lab-theme CSS property it does not implement.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
+    try:
+        weasyprint.HTML(string=html, base_url=path.parent.as_uri(), url_fetcher=fetcher).write_pdf(
+            path, pdf_variant="pdf/ua-1", pdf_identifier=b"dsrip-report"
+        )
+    except FatalURLFetchingError as exc:
+        raise ValueError(f"{path.name}: {exc}: reports are self-contained") from None
+
+
+def _deterministic_zip(data: bytes) -> bytes:
+    """Rewrite an OOXML zip with fixed entry dates and a fixed ``dcterms:modified``."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(
+                    rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)",
+                    rb"\g<1>" + _FIXED_W3CDTF.encode() + rb"\g<2>",
+                    content,
+                )
+            entry = zipfile.ZipInfo(info.filename, date_time=FIXED_STAMP)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o600 << 16
+            target.writestr(entry, content)
+    return out.getvalue()
+
+
+def write_workbook(tables: list[tuple[str, str, pd.DataFrame]], path: Path) -> None:
+    """One sheet per published table: caption in A1, header in row 3, values below.
+
+    Suppressed cells are the text ``"1-10"``; other cells keep their type. Byte-identical
+    for identical tables.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    if not tables:
+        workbook.create_sheet("no tables")["A1"] = "This report published no tables."
+    for name, caption, frame in tables:
+        sheet = workbook.create_sheet(name)
+        sheet["A1"] = caption
+        sheet["A1"].font = Font(bold=True)
+        sheet.append([])
+        sheet.append([str(col) for col in frame.columns])
+        for cell in sheet[3]:
+            cell.font = Font(bold=True)
+        for row in frame.itertuples(index=False):
+            sheet.append([_excel_value(v) for v in row])
+        sheet.freeze_panes = "A4"
+        for idx, col in enumerate(frame.columns, start=1):
+            width = max([len(str(col))] + [len(str(v)) for v in frame[col].head(200)])
+            sheet.column_dimensions[sheet.cell(3, idx).column_letter].width = min(max(width + 2, 8), 60)
+    workbook.properties.creator = "dsrip"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    path.write_bytes(_deterministic_zip(buffer.getvalue()))
+
+
+def _excel_value(value: object) -> object:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and value != value:  # NaN: an empty cell, not a #NUM!
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if hasattr(value, "item"):  # numpy scalar -> Python scalar
+        return value.item()
+    return value
+
+
+def write_results(values: dict[str, dict], path: Path) -> None:
+    """The headline numbers as JSON (``{name: {value, description}}``); NaN and inf are refused."""
+    path.write_text(json.dumps(values, indent=2, allow_nan=False, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -1,0 +1,125 @@
+"""``manifest.json``: what a run read, with what code, and how long each cell took."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import platform
+import subprocess
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import nbformat
+
+from dsrip_lib.run_params import RunParams
+
+MANIFEST_FILE = "manifest.json"
+PACKAGES = (
+    "dsrip", "numpy", "pandas", "pyarrow", "scipy", "statsmodels", "duckdb", "ibis-framework", "sqlglot",
+    "pandera", "pydantic", "pyyaml", "papermill", "nbconvert", "nbformat", "nbclient", "ipykernel",
+    "weasyprint", "openpyxl", "matplotlib",
+)  # fmt: skip
+
+
+def sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def data_files(data_dir: Path) -> list[Path]:
+    """Every file under the data directory (Parquet part files included), sorted."""
+    return sorted(path for path in Path(data_dir).rglob("*") if path.is_file())
+
+
+def _display_path(path: Path, root: Path) -> str:
+    path = Path(path).resolve()
+    return str(path.relative_to(root.resolve())) if path.is_relative_to(root.resolve()) else str(path)
+
+
+def _git(root: Path) -> dict:
+    """Commit and dirty flag of the checkout (untracked files count as dirty); nulls outside git."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain"], capture_output=True, text=True, check=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit, "dirty": bool(status.strip())}
+
+
+def _versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def report_record(notebook: Path, root: Path, nb: nbformat.NotebookNode, parameters: dict, staging: Path, name: str) -> dict:
+    """One report's entry: its notebook, injected parameters, output hashes and per-cell timings."""
+    cells = []
+    for index, cell in enumerate(nb.cells):
+        timing = cell.metadata.get("papermill", {})
+        if cell.cell_type == "code":
+            cells.append(
+                {
+                    "index": index,
+                    "id": cell.get("id"),
+                    "start": timing.get("start_time"),
+                    "end": timing.get("end_time"),
+                    "duration_s": timing.get("duration"),
+                }
+            )
+    outputs = sorted(path for path in staging.iterdir() if path.is_file() and path.name.startswith(f"{name}."))
+    run = nb.metadata.get("papermill", {})
+    return {
+        "notebook": _display_path(notebook, root),
+        "parameters": {k: v for k, v in parameters.items() if k != "output_dir"},
+        "start": run.get("start_time"),
+        "end": run.get("end_time"),
+        "duration_s": run.get("duration"),
+        "outputs": {path.name: sha256(path) for path in outputs},
+        "cells": cells,
+    }
+
+
+@dataclass
+class RunRecord:
+    """The manifest under construction: started before any kernel, finished when all reports are staged."""
+
+    body: dict
+    reports: dict[str, dict] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, params: RunParams, root: Path, inputs: list[Path]) -> RunRecord:
+        """Record parameters, code versions and the SHA-256 of every input (hashed before execution)."""
+        return cls(
+            {
+                "run_id": params.run_id,
+                "parameters": params.model_dump(mode="json"),
+                "inputs": [
+                    {"path": _display_path(path, root), "sha256": sha256(path), "bytes": Path(path).stat().st_size}
+                    for path in inputs
+                ],
+                "packages": _versions(),
+                "git": _git(root),
+                "start": _now(),
+            }
+        )
+
+    def finish(self, path: Path) -> None:
+        """Write the manifest (end time, reports) to ``path``."""
+        body = {**self.body, "end": _now(), "reports": self.reports}
+        path.write_text(json.dumps(body, indent=2, allow_nan=False) + "\n", encoding="utf-8")

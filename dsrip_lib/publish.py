@@ -1,0 +1,221 @@
+"""What report notebooks call to publish tables, headline numbers, figures and prose.
+
+``pub = Publisher(output_dir)`` in a notebook; every call displays its content in the
+notebook (and so in the HTML and PDF) and, when ``output_dir`` is set (the runner sets
+it), records it in sidecar files that the runner turns into ``<report>.xlsx`` and
+``<report>.results.json``.
+
+Small-cell suppression (CMS cell size suppression policy): in every column named in
+``counts``, a value greater than 0 and below 11 (counts 1-10, and averages that could
+be one) is replaced by the text ``"1-10"`` in both the displayed table and the workbook.
+Zero is shown. Complementary suppression (recovering a cell from a published total) is
+not attempted: do not publish totals beside suppressed rows.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+import numbers
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+SUPPRESSED = "1-10"
+SMALL_CELL_BELOW = 11  # counts > 0 and < 11 are suppressed (CMS: cells of 1 to 10)
+INDEX_FILE = "published.json"
+IDENTIFIER_COLUMNS = frozenset({"member_id"})  # member-level identifiers are never published
+
+_SHEET_NAME = re.compile(r"^[A-Za-z0-9_ -]{1,31}$")  # Excel's sheet-name limits
+_MISSING_WORD = re.compile(r"\b(nan|inf|-inf|NaT)\b|<NA>", re.IGNORECASE)
+
+
+def suppress_small_cells(df: pd.DataFrame, counts: list[str]) -> pd.DataFrame:
+    """Replace counts 1-10 with ``"1-10"`` in the ``counts`` columns (a copy; others untouched)."""
+    missing = [col for col in counts if col not in df.columns]
+    if missing:
+        raise KeyError(f"count column(s) {missing} not in table columns {list(df.columns)}")
+    out = df.copy()
+    for col in counts:
+        values = pd.to_numeric(df[col], errors="raise")
+        if (values < 0).any():
+            raise ValueError(f"count column {col!r} holds negative values")
+        small = (values > 0) & (values < SMALL_CELL_BELOW)
+        out[col] = values.astype(object).where(~small, SUPPRESSED)
+    return out
+
+
+def _display_value(value: object, fmt: str | None) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value is pd.NaT:
+        return ""
+    if fmt is not None:
+        return fmt.format(value)
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, numbers.Integral):
+        return f"{value:,}"
+    if isinstance(value, numbers.Real):
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def _table_html(df: pd.DataFrame, caption: str, formats: dict[str, str]) -> str:
+    shown = pd.DataFrame(
+        {col: [_display_value(v, formats.get(col)) for v in df[col]] for col in df.columns}, columns=df.columns
+    )
+    numeric = {col for col in df.columns if pd.api.types.is_numeric_dtype(df[col]) or col in formats}
+    head = "".join(f"<th>{html.escape(str(col))}</th>" for col in shown.columns)
+    rows = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="num">{html.escape(v)}</td>' if col in numeric else f"<td>{html.escape(v)}</td>"
+            for col, v in zip(shown.columns, row)
+        )
+        + "</tr>"
+        for row in shown.itertuples(index=False)
+    )
+    return (
+        f'<table class="dsrip-table"><caption>{html.escape(caption)}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _finite_number(name: str, value: object) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"published value {name!r} must be a number, got {type(value).__name__}")
+    number = int(value) if isinstance(value, numbers.Integral) else float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"published value {name!r} is {number}: a headline number must be finite")
+    return number
+
+
+@dataclass
+class Publisher:
+    """Publish a report's content from its notebook.
+
+    Parameters
+    ----------
+    output_dir
+        Where the sidecar files go (the runner's ``output_dir`` parameter); None
+        displays without recording (interactive use).
+    """
+
+    output_dir: str | Path | None = None
+    figure_dpi: int = 110
+    _tables: list[dict] = field(default_factory=list, init=False, repr=False)
+    _values: dict[str, dict] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.output_dir is not None:
+            self.output_dir = Path(self.output_dir)
+            (self.output_dir / "tables").mkdir(parents=True, exist_ok=True)
+
+    def table(
+        self,
+        name: str,
+        df: pd.DataFrame,
+        caption: str,
+        counts: list[str] = (),
+        formats: dict[str, str] | None = None,
+    ) -> pd.DataFrame:
+        """Display a table and record it as sheet ``name`` of the workbook.
+
+        Parameters
+        ----------
+        name
+            Sheet name: letters, digits, space, ``_`` or ``-``, at most 31 characters.
+        df
+            The table; a non-default index becomes leading columns.
+        caption
+            One sentence saying what the table shows.
+        counts
+            Columns holding counts of people or events: small cells are suppressed.
+        formats
+            Display format per column (``{"rate": "{:.1%}"}``); the workbook keeps the values.
+
+        Returns
+        -------
+        DataFrame
+            The table as published (suppressed).
+        """
+        if not _SHEET_NAME.match(name):
+            raise ValueError(f"table name {name!r}: use 1-31 letters, digits, spaces, '_' or '-'")
+        if not isinstance(df.index, pd.RangeIndex):
+            df = df.reset_index()
+        identifiers = sorted(IDENTIFIER_COLUMNS & {str(col) for col in df.columns})
+        if identifiers:
+            raise ValueError(f"table {name!r} holds member-level identifier column(s) {identifiers}")
+        published = suppress_small_cells(df.reset_index(drop=True), list(counts))
+        self._display({"text/html": _table_html(published, caption, formats or {}), "text/plain": caption})
+        if self.output_dir is not None:
+            self._tables = [entry for entry in self._tables if entry["name"] != name]
+            path = self.output_dir / "tables" / f"{name}.pkl"
+            published.to_pickle(path)
+            self._tables.append({"name": name, "caption": caption, "file": str(path.relative_to(self.output_dir))})
+            self._save_index()
+        return published
+
+    def value(self, name: str, value: object, description: str) -> int | float:
+        """Record a headline number for ``results.json``; NaN, inf and non-numbers are refused."""
+        number = _finite_number(name, value)
+        if self.output_dir is not None:
+            self._values[name] = {"value": number, "description": description}
+            self._save_index()
+        return number
+
+    def figure(self, fig, name: str, alt: str, caption: str | None = None) -> None:
+        """Show a matplotlib figure inline as a PNG with alt text, then close it.
+
+        The PNG carries no metadata (no software or date stamps), so reruns are byte-identical.
+        """
+        if not alt.strip():
+            raise ValueError(f"figure {name!r} needs alt text describing what it shows")
+        import matplotlib.pyplot as plt
+
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=self.figure_dpi, bbox_inches="tight", metadata={"Software": None})
+        plt.close(fig)
+        data = base64.b64encode(buffer.getvalue()).decode("ascii")
+        figcaption = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+        self._display(
+            {
+                "text/html": f'<figure class="dsrip-figure" id="figure-{html.escape(name)}">'
+                f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}"/>{figcaption}</figure>',
+                "text/plain": alt,
+            }
+        )
+
+    def text(self, markdown: str) -> None:
+        """Show prose (Markdown); text holding ``nan``, ``inf`` or ``<NA>`` is refused."""
+        found = _MISSING_WORD.search(markdown)
+        if found:
+            raise ValueError(f"text holds a missing or infinite number ({found.group(0)!r}): {markdown[:200]!r}")
+        self._display({"text/markdown": markdown, "text/plain": markdown})
+
+    @staticmethod
+    def _display(bundle: dict[str, str]) -> None:
+        from IPython.display import display
+
+        display(bundle, raw=True)
+
+    def _save_index(self) -> None:
+        index = {"tables": self._tables, "values": self._values}
+        text = json.dumps(index, indent=2, allow_nan=False)
+        (self.output_dir / INDEX_FILE).write_text(text, encoding="utf-8")
+
+
+def read_published(output_dir: Path) -> tuple[list[tuple[str, str, pd.DataFrame]], dict[str, dict]]:
+    """The tables ``(name, caption, frame)`` and values a notebook published into ``output_dir``."""
+    index_file = Path(output_dir) / INDEX_FILE
+    if not index_file.exists():
+        return [], {}
+    index = json.loads(index_file.read_text(encoding="utf-8"))
+    tables = [(t["name"], t["caption"], pd.read_pickle(Path(output_dir) / t["file"])) for t in index["tables"]]
+    return tables, index["values"]

@@ -1,0 +1,51 @@
+"""The registry of reports: name -> notebook and the pydantic model of its options.
+
+Adding a report is one line in ``REPORTS``. ``dsrip report`` runs every registered report
+(in this order) unless the run parameters name a subset.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict
+
+from dsrip_lib.errors import ParameterError
+
+
+class NoOptions(BaseModel):
+    """Options model of a report that takes none: any key is refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """A registered report.
+
+    Attributes
+    ----------
+    notebook
+        Path of the notebook, relative to the repository root.
+    options
+        ``"module:Model"`` of the report's pydantic options model (``extra="forbid"``),
+        or None when the report takes no options.
+    """
+
+    notebook: str
+    options: str | None = None
+
+    def options_model(self) -> type[BaseModel]:
+        """Import and return the options model named by ``options``."""
+        if self.options is None:
+            return NoOptions
+        module_name, _, attr = self.options.partition(":")
+        model = getattr(importlib.import_module(module_name), attr, None)
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            raise ParameterError(f"report options {self.options!r} is not a pydantic model")
+        return model
+
+
+REPORTS: dict[str, ReportSpec] = {
+}

@@ -1,0 +1,169 @@
+"""Run parameters: a YAML file plus ``-p key=value`` overrides, validated before any kernel starts.
+
+See docs/running_reports.md for the file format. Validation is pydantic with
+``extra="forbid"`` everywhere, so a misspelt key is an error, not a silent default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from dsrip_lib import reports as registry
+from dsrip_lib.errors import ParameterError
+from dsrip_lib.program import program_path
+
+SafeName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")]
+
+
+class RunParams(BaseModel):
+    """One run: which program, which data, which reports, and each report's options.
+
+    Relative paths are resolved against the repository root by :func:`load_run_params`.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: SafeName
+    program: str = "masshealth_dsrip"
+    data_dir: Path
+    backend: Literal["duckdb"] = "duckdb"
+    reports: list[SafeName] | None = None
+    options: dict[str, dict[str, Any]] = {}
+    reports_dir: Path = Path("reports")
+    execution_timeout: int = Field(600, gt=0, description="seconds one cell may run")
+
+    @field_validator("reports", mode="before")
+    @classmethod
+    def _split_comma_list(cls, value: Any) -> Any:
+        # `-p reports=a,b` arrives as one string
+        return [item.strip() for item in value.split(",") if item.strip()] if isinstance(value, str) else value
+
+    def selected_reports(self) -> list[str]:
+        """The reports this run executes, in registry order when not given."""
+        return list(self.reports) if self.reports is not None else list(registry.REPORTS)
+
+    def report_options(self, report: str) -> BaseModel:
+        """The validated options of one report (its model's defaults when none are given)."""
+        spec = registry.REPORTS.get(report)
+        model = spec.options_model() if spec else registry.NoOptions
+        return model.model_validate(self.options.get(report, {}))
+
+    def program_file(self) -> Path:
+        """The program definition YAML this run reads."""
+        return program_path(self.program)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses duplicate keys (PyYAML silently keeps the last)."""
+
+
+def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict:
+    keys = [loader.construct_object(key_node) for key_node, _ in node.value]
+    duplicates = sorted({str(k) for k in keys if keys.count(k) > 1})
+    if duplicates:
+        raise yaml.constructor.ConstructorError(None, None, f"duplicate key(s) {duplicates}", node.start_mark)
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
+
+
+def repo_root(params_file: Path) -> Path:
+    """The directory holding ``params/``: the nearest above the parameter file, else this checkout's."""
+    for start in (Path(params_file).resolve().parent, Path(__file__).resolve().parent):
+        for parent in (start, *start.parents):
+            if (parent / "params").is_dir():
+                return parent
+    raise ParameterError(f"{params_file}: no directory holding params/ above it or above the dsrip package")
+
+
+def _apply_override(raw: dict, dotted_key: str, value: str, source: str) -> None:
+    """Set ``raw[a][b][c] = value`` for ``a.b.c``; the value stays a string for pydantic to coerce."""
+    *parents, leaf = dotted_key.split(".")
+    node = raw
+    for depth, part in enumerate(parents):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ParameterError(
+                f"{source}: override -p {dotted_key}: {'.'.join(parents[: depth + 1])} is not a mapping"
+            )
+        node = child
+    node[leaf] = value
+
+
+def _format_validation(source: str, error: ValidationError, prefix: tuple = ()) -> str:
+    lines = [f"{source}: invalid run parameters"]
+    for problem in error.errors():
+        key = ".".join(str(part) for part in (*prefix, *problem["loc"]))
+        hint = ""
+        if problem["type"] == "string_type" and isinstance(problem.get("input"), (int, float, bool)):
+            hint = " (quote it in YAML: 01060 reads as 1060 and yes as true)"
+        lines.append(f"  {key}: {problem['msg']}, got {problem.get('input')!r}{hint}")
+    return "\n".join(lines)
+
+
+def load_run_params(params_file: str | Path, overrides: dict[str, str] | None = None) -> tuple[RunParams, Path]:
+    """Read, override and validate a run parameter file.
+
+    Parameters
+    ----------
+    params_file
+        YAML file (see docs/running_reports.md).
+    overrides
+        ``{"dotted.key": "value"}`` from ``-p``; values are strings coerced by pydantic
+        (``-p options.attribution.plurality_lookback_months=12``).
+
+    Returns
+    -------
+    (RunParams, Path)
+        The validated parameters, with ``data_dir`` and ``reports_dir`` made absolute,
+        and the repository root they were resolved against.
+
+    Raises
+    ------
+    ParameterError
+        Missing file, bad YAML, unknown key, wrong type, unknown report or bad options;
+        the message names the key.
+    """
+    params_file = Path(params_file)
+    source = str(params_file)
+    try:
+        raw = yaml.load(params_file.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+    except FileNotFoundError:
+        raise ParameterError(f"run parameter file not found: {params_file}") from None
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"{source}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ParameterError(f"{source}: run parameters must be a mapping, got {type(raw).__name__}")
+    for key, value in (overrides or {}).items():
+        _apply_override(raw, key, value, source)
+    try:
+        params = RunParams.model_validate(raw)
+    except ValidationError as exc:
+        raise ParameterError(_format_validation(source, exc)) from None
+
+    unknown = sorted((set(params.selected_reports()) | set(params.options)) - set(registry.REPORTS))
+    if unknown:
+        raise ParameterError(f"{source}: unknown report(s) {unknown}; registered: {sorted(registry.REPORTS)}")
+    for report in params.options:
+        try:
+            params.report_options(report)
+        except ValidationError as exc:
+            raise ParameterError(_format_validation(source, exc, prefix=("options", report))) from None
+
+    root = repo_root(params_file)
+    program = params.program
+    if program_path(program) == Path(program):  # a path, not a name: resolve it like the others
+        program = str(root / program)
+    params = params.model_copy(
+        update={"data_dir": root / params.data_dir, "reports_dir": root / params.reports_dir, "program": program}
+    )
+    if not params.data_dir.is_dir():
+        raise ParameterError(f"{source}: data_dir {params.data_dir} is not a directory")
+    if not params.program_file().is_file():
+        raise ParameterError(f"{source}: program definition {params.program_file()} not found")
+    return params, root

@@ -1,0 +1,236 @@
+"""Execute report notebooks with papermill and publish them into ``reports/<run_id>/``.
+
+One command (``dsrip run`` or ``dsrip report``) is one run directory: every report it
+executes is staged in a hidden directory under ``reports/`` and the whole directory is
+renamed into place only when all of them succeeded (replacing an earlier run of the
+same ``run_id``). Any failure removes the staging directory: nothing half-written.
+See docs/running_reports.md.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from dsrip_lib import export, manifest
+from dsrip_lib.errors import ParameterError, ReportError
+from dsrip_lib.publish import read_published
+from dsrip_lib.reports import REPORTS
+from dsrip_lib.run_params import RunParams, load_run_params
+
+KERNEL_NAME = "dsrip"
+INJECTED_CELL_ID = "injected-parameters"
+
+
+@dataclass(frozen=True)
+class _Report:
+    name: str
+    notebook: Path
+
+
+def run_notebook(notebook: str | Path, params_file: str | Path, overrides: dict[str, str] | None = None) -> Path:
+    """Execute one report and publish it as ``reports/<run_id>/``.
+
+    Parameters
+    ----------
+    notebook
+        A registered report name (``attribution``) or the path of a notebook.
+    params_file
+        Run parameter file (YAML, docs/running_reports.md).
+    overrides
+        ``{"dotted.key": "value"}`` overriding entries of the file.
+
+    Returns
+    -------
+    Path
+        The report's HTML file inside the run directory.
+
+    Raises
+    ------
+    ParameterError
+        Bad parameters; raised before any kernel starts.
+    ReportError
+        A cell failed or timed out; no run directory is written.
+    """
+    params, root = load_run_params(params_file, overrides)
+    return _run(params, Path(params_file), root, [_resolve_report(notebook, root)])[0]
+
+
+def run_all(params_file: str | Path, overrides: dict[str, str] | None = None) -> list[Path]:
+    """Execute every report the run selects (default: all registered) into one run directory.
+
+    Returns the HTML file of each report; raises like :func:`run_notebook`.
+    """
+    params, root = load_run_params(params_file, overrides)
+    names = params.selected_reports()
+    if not names:
+        raise ParameterError(f"{params_file}: no reports to run (none registered in dsrip_lib/reports.py)")
+    return _run(params, Path(params_file), root, [_Report(n, root / REPORTS[n].notebook) for n in names])
+
+
+def _resolve_report(notebook: str | Path, root: Path) -> _Report:
+    if str(notebook) in REPORTS:
+        return _Report(str(notebook), root / REPORTS[str(notebook)].notebook)
+    path = Path(notebook) if Path(notebook).exists() else root / notebook
+    if path.suffix != ".ipynb" or not path.is_file():
+        raise ParameterError(f"{notebook}: neither a registered report {sorted(REPORTS)} nor a notebook file")
+    for name, spec in REPORTS.items():
+        if (root / spec.notebook).resolve() == path.resolve():
+            return _Report(name, path)
+    return _Report(path.stem, path)
+
+
+def _kernel_manager_class():
+    """An async kernel manager whose ``dsrip`` kernel is this interpreter (so this venv).
+
+    A registered kernel could point at another Python; this one cannot. ``PYTHONHASHSEED``
+    is fixed so that set and dict-of-set orders, hence outputs, repeat from run to run.
+    """
+    from jupyter_client import AsyncKernelManager
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+    from traitlets import default
+
+    class RuntimeKernelSpecManager(KernelSpecManager):
+        def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+            if kernel_name != KERNEL_NAME:
+                return super().get_kernel_spec(kernel_name)
+            return KernelSpec(
+                argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                display_name="dsrip (running interpreter)",
+                language="python",
+                env={"PYTHONHASHSEED": "0"},
+            )
+
+    class RuntimeKernelManager(AsyncKernelManager):
+        @default("kernel_spec_manager")
+        def _default_kernel_spec_manager(self) -> KernelSpecManager:
+            return RuntimeKernelSpecManager(data_dir=self.data_dir)
+
+    return RuntimeKernelManager
+
+
+def _run(params: RunParams, params_file: Path, root: Path, reports: list[_Report]) -> list[Path]:
+    for report in reports:  # everything checkable is checked before a kernel starts
+        if not report.notebook.is_file():
+            raise ParameterError(f"report {report.name}: notebook {report.notebook} not found")
+        params.report_options(report.name)
+    inputs = [*manifest.data_files(params.data_dir), params.program_file(), params_file.resolve()]
+    record = manifest.RunRecord.start(params, root, inputs + [r.notebook for r in reports])
+
+    params.reports_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".staging-{params.run_id}-", dir=params.reports_dir))
+    staging.chmod(0o755)  # mkdtemp makes it private; the published run directory is for readers
+    final = params.reports_dir / params.run_id
+    try:
+        for report in reports:
+            record.reports[report.name] = _execute_and_export(report, params, root, staging, final)
+        record.finish(staging / manifest.MANIFEST_FILE)
+        _promote(staging, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [final / f"{report.name}.html" for report in reports]
+
+
+def _execute_and_export(report: _Report, params: RunParams, root: Path, staging: Path, final: Path) -> dict:
+    import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    sidecars = staging / f".{report.name}.published"
+    executed = staging / f"{report.name}.ipynb"
+    parameters = {
+        "run_id": params.run_id,
+        "program": params.program,
+        "data_dir": str(params.data_dir),
+        "backend": params.backend,
+        **params.report_options(report.name).model_dump(mode="json"),
+        "output_dir": str(sidecars),
+    }
+    try:
+        papermill.execute_notebook(
+            str(report.notebook),
+            str(executed),
+            parameters=parameters,
+            kernel_name=KERNEL_NAME,
+            kernel_manager_class=_kernel_manager_class(),
+            cwd=str(root),
+            execution_timeout=params.execution_timeout,
+            report_mode=True,
+            progress_bar=False,
+            log_output=False,
+        )
+    except papermill.PapermillExecutionError as exc:
+        raise ReportError(_describe_failure(report, exc.cell_index, exc.source, f"{exc.ename}: {exc.evalue}")) from None
+    except CellTimeoutError:
+        index, source = _running_cell(executed)
+        problem = f"timed out after {params.execution_timeout} s (execution_timeout)"
+        raise ReportError(_describe_failure(report, index, source, problem)) from None
+    except DeadKernelError as exc:
+        raise ReportError(f"report {report.name}: the kernel died: {exc}") from None
+
+    nb = nbformat.read(executed, as_version=4)
+    _stabilise(nb, final / executed.name)
+    nbformat.write(nb, executed)
+    title = f"{report.name} — {params.run_id}"
+    try:
+        html = export.export_html(nb, title)
+        (staging / f"{report.name}.html").write_text(html, encoding="utf-8")
+        export.export_pdf(html, staging / f"{report.name}.pdf")
+    except ValueError as exc:
+        raise ReportError(f"report {report.name}: {exc}") from None
+    tables, values = read_published(sidecars)
+    export.write_workbook(tables, staging / f"{report.name}.xlsx")
+    export.write_results(values, staging / f"{report.name}.results.json")
+    shutil.rmtree(sidecars, ignore_errors=True)
+    return manifest.report_record(report.notebook, root, nb, parameters, staging, report.name)
+
+
+def _stabilise(nb: nbformat.NotebookNode, final_path: Path) -> None:
+    """Remove what differs between identical runs: the injected cell's random id, the staging path."""
+    for cell in nb.cells:
+        if INJECTED_CELL_ID in cell.metadata.get("tags", []):
+            cell.id = INJECTED_CELL_ID
+    if "papermill" in nb.metadata:
+        nb.metadata.papermill["output_path"] = str(final_path)
+
+
+def _running_cell(executed: Path) -> tuple[int | None, str]:
+    """Index and source of the cell papermill marked as running when execution stopped."""
+    try:
+        nb = nbformat.read(executed, as_version=4)
+    except (OSError, ValueError):
+        return None, ""
+    for index, cell in enumerate(nb.cells):
+        if cell.metadata.get("papermill", {}).get("status") == "running":
+            return index, cell.source
+    return None, ""
+
+
+def _describe_failure(report: _Report, index: int | None, source: str, problem: str) -> str:
+    lines = source.strip().splitlines()
+    excerpt = "\n".join(f"    {line}" for line in lines[:8]) + ("\n    ..." if len(lines) > 8 else "")
+    where = f"cell {index}" if index is not None else "a cell"
+    return (
+        f"report {report.name} ({report.notebook}): {where} failed: {problem}\n"
+        f"  source (cell numbers count the injected-parameters cell):\n{excerpt}\n"
+        "  no report directory was written"
+    )
+
+
+def _promote(staging: Path, final: Path) -> None:
+    """Move the staged run into place, replacing an earlier run whole (two renames, no copying)."""
+    replaced = final.with_name(f".replaced-{final.name}-{uuid.uuid4().hex[:8]}")
+    if final.exists():
+        final.rename(replaced)
+    try:
+        staging.rename(final)
+    except OSError:
+        if replaced.exists():
+            replaced.rename(final)
+        raise
+    shutil.rmtree(replaced, ignore_errors=True)
