@@ -16,11 +16,18 @@ from dsrip_lib.stats.cmh import (
     van_elteren,
     van_elteren_many,
 )
+from dsrip_lib.stats.improvement import ImprovementResult, proportion_improvement, rate_improvement
+from dsrip_lib.stats.intervals import RatioInterval, oe_ratio_interval
 
 __all__ = [
+    "ImprovementResult",
+    "RatioInterval",
     "StratifiedTestResult",
     "cmh_mean_score",
     "cmh_mean_score_many",
+    "oe_ratio_interval",
+    "proportion_improvement",
+    "rate_improvement",
     "van_elteren",
     "van_elteren_many",
 ]
