@@ -23,6 +23,7 @@ from typing import Literal
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from dsrip_lib.errors import ParameterError
@@ -202,8 +203,10 @@ def plurality_attribution(
         raise ParameterError(f"lookback_months must be >= 1, got {lookback_months}")
     if sorted(tie_break) != sorted(TieBreak.__args__):
         raise ParameterError(f"tie_break must list each of {TieBreak.__args__} once, got {tie_break}")
+    # window bounds as date literals (not date - interval, a timestamp on DuckDB that
+    # stops the filter being pushed into the Parquet scan)
     as_of_lit = ibis.literal(as_of, type="date")
-    start = (as_of_lit - ibis.interval(months=lookback_months)).cast("date")
+    start = ibis.literal((pd.Timestamp(as_of) - pd.DateOffset(months=lookback_months)).date(), type="date")
     participating = providers.filter(providers.aco_id.notnull()).select("npi", "aco_id")
     visits = claims.filter(
         claims.primary_care_visit,
