@@ -597,7 +597,7 @@ class Program(_Frozen):
         first = min(k for k in schedule if k > 0)
         return schedule[bp if join_bp <= first else first + (bp - join_bp)]
 
-    def aco_at_risk_share(self, substream: str, bp: int, join_bp: int = 1) -> float:
+    def aco_at_risk_share(self, substream: str, bp: int, join_bp: int = 0) -> float:
         """Share of an ACO sub-stream withheld at risk in ``bp`` for an ACO that joined in ``join_bp``.
 
         References
@@ -609,7 +609,7 @@ class Program(_Frozen):
             raise ParameterError(f"no at-risk schedule for ACO sub-stream {substream!r}; have {sorted(schedules)}")
         return self._lagged(schedules[substream], bp, join_bp)
 
-    def cp_at_risk_share(self, bp: int, join_bp: int = 1) -> float:
+    def cp_at_risk_share(self, bp: int, join_bp: int = 0) -> float:
         """Share of CP/CSA funds (excepting outcomes-based payments) at risk in ``bp``.
 
         References
