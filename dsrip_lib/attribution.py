@@ -30,8 +30,7 @@ from dsrip_lib.errors import ParameterError
 
 SnapshotDay = Literal["last", "first"]
 TieBreak = Literal["most_recent_visit", "provider_id"]
-Status = Literal["ACO", "MCO", "PCC", "FFS", "Not enrolled"]
-
+CATEGORIES = ("ACO", "MCO", "PCC", "FFS")
 NOT_ENROLLED = "Not enrolled"
 
 
@@ -223,16 +222,12 @@ def plurality_attribution(
     return ranked.filter(ranked._rank == 0).drop("_rank")
 
 
-def member_status(
-    enrollment: ir.Table,
-    attribution: ir.Table,
-    month: dt.date,
-) -> ir.Table:
-    """Each enrolled member's status in ``month``: an ACO id, MCO, PCC or FFS.
+def member_status(enrollment: ir.Table, attribution: ir.Table, month: dt.date) -> ir.Table:
+    """Each enrolled member's status in ``month``.
 
-    Members attributed to an ACO (by enrollment or PCP assignment) take the
-    ACO's id; other ``mco`` enrollees are ``MCO``; ``pcc`` is ``PCC``; ``ffs``
-    is ``FFS``. Members without an enrollment row that month are absent (the
+    ``category`` is ``ACO`` for a member attributed to an ACO (by enrollment or
+    PCP assignment; ``aco_id`` says which), else ``MCO``, ``PCC`` or ``FFS`` by
+    plan type. Members without an enrollment row that month are absent (the
     caller treats them as not enrolled).
 
     References
@@ -241,32 +236,106 @@ def member_status(
     """
     m = ibis.literal(month, type="date")
     enr = enrollment.filter(enrollment.month == m).select("member_id", "plan_type")
-    att = attribution.filter(attribution.month == m).select(_mid="member_id", _aco="aco_id")
+    att = attribution.filter(attribution.month == m).select(_mid="member_id", aco_id="aco_id")
     j = enr.left_join(att, enr.member_id == att._mid)
     plan_label = j.plan_type.cases(("mco", "MCO"), ("pcc", "PCC"), ("ffs", "FFS"), else_="ACO")
-    return j.select("member_id", status=j._aco.fill_null(plan_label))
+    category = ibis.ifelse(j.aco_id.notnull(), ibis.literal("ACO"), plan_label)
+    return j.select("member_id", category=category, aco_id=j.aco_id)
 
 
-def flows(
-    enrollment: ir.Table,
-    attribution: ir.Table,
-    month_from: dt.date,
-    month_to: dt.date,
-) -> ir.Table:
+def flows(enrollment: ir.Table, attribution: ir.Table, month_from: dt.date, month_to: dt.date) -> pd.DataFrame:
     """Members moving between ACOs, MCO, PCC, FFS and not enrolled between two months.
 
-    Typically the last months of two budget periods. Returns ``from_status``,
-    ``to_status``, ``members``.
+    Typically the last months of two budget periods. Returns ``from_category``,
+    ``from_aco``, ``to_category``, ``to_aco`` (null unless the category is
+    ``ACO``) and ``members``.
 
     References
     ----------
-    Protocol 4.4.4 (robustness of member counts to enrollment movement).
+    Protocol 4.4.4 (member counts robust to enrollment movement between ACOs).
     """
-    a = member_status(enrollment, attribution, month_from).rename(from_status="status")
-    b = member_status(enrollment, attribution, month_to).rename(_mid="member_id", to_status="status")
+    a = member_status(enrollment, attribution, month_from)
+    b = member_status(enrollment, attribution, month_to)
+    a = a.rename(from_category="category", from_aco="aco_id")
+    b = b.rename(_mid="member_id", to_category="category", to_aco="aco_id")
     j = a.outer_join(b, a.member_id == b._mid)
     j = j.select(
-        from_status=j.from_status.fill_null(NOT_ENROLLED),
-        to_status=j.to_status.fill_null(NOT_ENROLLED),
+        from_category=j.from_category.fill_null(NOT_ENROLLED),
+        from_aco=j.from_aco,
+        to_category=j.to_category.fill_null(NOT_ENROLLED),
+        to_aco=j.to_aco,
     )
-    return j.group_by(["from_status", "to_status"]).aggregate(members=j.count())
+    out = j.group_by(["from_category", "from_aco", "to_category", "to_aco"]).aggregate(members=j.count())
+    return out.execute()
+
+
+def flow_matrix(flow: pd.DataFrame) -> pd.DataFrame:
+    """Members by category in the first month (rows) and the second (columns).
+
+    For members in an ACO in the first month, a second-month ACO is split into
+    ``ACO (same)`` and ``ACO (other)``; empty columns are dropped.
+
+    References
+    ----------
+    Protocol 4.4.4.
+    """
+    to = flow["to_category"].copy()
+    both = (flow["from_category"] == "ACO") & (flow["to_category"] == "ACO")
+    same = flow["from_aco"] == flow["to_aco"]
+    to[both & same] = "ACO (same)"
+    to[both & ~same] = "ACO (other)"
+    order_from = [*CATEGORIES, NOT_ENROLLED]
+    order_to = ["ACO (same)", "ACO (other)", *CATEGORIES, NOT_ENROLLED]
+    m = flow.assign(to=to).pivot_table(
+        index="from_category", columns="to", values="members", aggfunc="sum", fill_value=0
+    )
+    m = m.reindex(index=order_from, columns=order_to, fill_value=0)
+    m = m.loc[:, (m != 0).any()]
+    m.index.name, m.columns.name = "from", None
+    return m.astype("int64")
+
+
+def aco_flow_summary(flow: pd.DataFrame) -> pd.DataFrame:
+    """Per ACO between two months: members kept, gained and lost (from/to other ACOs or not).
+
+    References
+    ----------
+    Protocol 4.4.4.
+    """
+    stay = flow[(flow.from_category == "ACO") & (flow.from_aco == flow.to_aco)]
+    moved_out = flow[(flow.from_category == "ACO") & (flow.from_aco != flow.to_aco)]
+    moved_in = flow[(flow.to_category == "ACO") & (flow.from_aco != flow.to_aco)]
+    parts = {
+        "members_before": flow[flow.from_category == "ACO"].groupby("from_aco").members.sum(),
+        "kept": stay.groupby("from_aco").members.sum(),
+        "lost_to_other_aco": moved_out[moved_out.to_category == "ACO"].groupby("from_aco").members.sum(),
+        "lost_to_non_aco": moved_out[moved_out.to_category != "ACO"].groupby("from_aco").members.sum(),
+        "gained_from_other_aco": moved_in[moved_in.from_category == "ACO"].groupby("to_aco").members.sum(),
+        "gained_from_non_aco": moved_in[moved_in.from_category != "ACO"].groupby("to_aco").members.sum(),
+        "members_after": flow[flow.to_category == "ACO"].groupby("to_aco").members.sum(),
+    }
+    out = pd.DataFrame(parts).fillna(0).astype("int64")
+    out.index.name = "aco_id"
+    return out.sort_index().reset_index()
+
+
+def compare_with_plurality(plurality: pd.DataFrame, attribution_month: pd.DataFrame) -> pd.DataFrame:
+    """Per ACO: members attributed by claims plurality, by the enrollment/PCP rule, and by both.
+
+    ``attribution_month`` is the monthly attribution of one month (usually the
+    as-of month). ``agree`` counts members both methods give to this ACO.
+
+    References
+    ----------
+    CT MQISSP primer (PCMH attribution); protocol 4.4.4.
+    """
+    j = plurality[["member_id", "aco_id"]].merge(
+        attribution_month[["member_id", "aco_id"]], on="member_id", how="outer", suffixes=("_pl", "_rule")
+    )
+    out = pd.DataFrame({
+        "plurality": j.groupby("aco_id_pl").size(),
+        "enrollment_or_pcp": j.groupby("aco_id_rule").size(),
+        "agree": j[j.aco_id_pl == j.aco_id_rule].groupby("aco_id_pl").size(),
+    }).fillna(0).astype("int64")
+    out.index.name = "aco_id"
+    return out.sort_index().reset_index()

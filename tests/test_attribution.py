@@ -9,6 +9,9 @@ from pydantic import ValidationError
 
 from dsrip_lib.attribution import (
     AttributionOptions,
+    aco_flow_summary,
+    compare_with_plurality,
+    flow_matrix,
     flows,
     monthly_attribution,
     plurality_attribution,
@@ -255,22 +258,62 @@ def test_options_validate_and_reject_unknown_keys():
 
 # -- flows --------------------------------------------------------------------
 
-def test_flows_between_two_months():
+@pytest.fixture(scope="module")
+def flow():
     enr = enrollment(
         ("m1", "2018-12", "aco_a", "ACO_A"), ("m1", "2019-12", "aco_b", "ACO_B"),
         ("m2", "2018-12", "mco", None), ("m2", "2019-12", "mco", None),
         ("m3", "2018-12", "ffs", None),
         ("m4", "2019-12", "pcc", None),
         ("m5", "2018-12", "mco", None), ("m5", "2019-12", "mco", None),
+        ("m6", "2018-12", "aco_a", "ACO_A"), ("m6", "2019-12", "aco_a", "ACO_A"),
+        ("m7", "2018-12", "aco_b", "ACO_B"), ("m7", "2019-12", "ffs", None),
     )
     pa = assignments(("m2", "1000000001", "2019-06-01", None))
     att = monthly_attribution(enr, pa, PROVIDERS, ENTITIES)
-    out = flows(enr, att, D("2018-12-01"), D("2019-12-01")).execute()
-    got = {(r.from_status, r.to_status): r.members for r in out.itertuples()}
+    return flows(enr, att, D("2018-12-01"), D("2019-12-01"))
+
+
+def test_flows_between_two_months(flow):
+    got = {(r.from_category, r.from_aco, r.to_category, r.to_aco): r.members
+           for r in flow.fillna("-").itertuples()}
     assert got == {
-        ("ACO_A", "ACO_B"): 1,
-        ("MCO", "ACO_C"): 1,
-        ("FFS", "Not enrolled"): 1,
-        ("Not enrolled", "PCC"): 1,
-        ("MCO", "MCO"): 1,
+        ("ACO", "ACO_A", "ACO", "ACO_B"): 1,
+        ("MCO", "-", "ACO", "ACO_C"): 1,
+        ("FFS", "-", "Not enrolled", "-"): 1,
+        ("Not enrolled", "-", "PCC", "-"): 1,
+        ("MCO", "-", "MCO", "-"): 1,
+        ("ACO", "ACO_A", "ACO", "ACO_A"): 1,
+        ("ACO", "ACO_B", "FFS", "-"): 1,
+    }
+
+
+def test_flow_matrix_splits_aco_stayers_from_switchers(flow):
+    m = flow_matrix(flow)
+    assert m.loc["ACO", "ACO (same)"] == 1
+    assert m.loc["ACO", "ACO (other)"] == 1
+    assert m.loc["ACO", "FFS"] == 1
+    assert m.loc["MCO", "ACO"] == 1
+    assert m.loc["Not enrolled", "PCC"] == 1
+    assert int(m.to_numpy().sum()) == 7
+
+
+def test_aco_flow_summary(flow):
+    out = aco_flow_summary(flow).set_index("aco_id")
+    assert out.loc["ACO_A"].to_dict() == {
+        "members_before": 2, "kept": 1, "lost_to_other_aco": 1, "lost_to_non_aco": 0,
+        "gained_from_other_aco": 0, "gained_from_non_aco": 0, "members_after": 1}
+    assert out.loc["ACO_B"].to_dict() == {
+        "members_before": 1, "kept": 0, "lost_to_other_aco": 0, "lost_to_non_aco": 1,
+        "gained_from_other_aco": 1, "gained_from_non_aco": 0, "members_after": 1}
+    assert out.loc["ACO_C", "gained_from_non_aco"] == 1
+
+
+def test_compare_with_plurality():
+    pl = pd.DataFrame({"member_id": ["m1", "m2", "m3"], "aco_id": ["ACO_A", "ACO_A", "ACO_B"]})
+    rule = pd.DataFrame({"member_id": ["m1", "m2", "m4"], "aco_id": ["ACO_A", "ACO_B", "ACO_B"]})
+    out = compare_with_plurality(pl, rule).set_index("aco_id")
+    assert out.to_dict("index") == {
+        "ACO_A": {"plurality": 2, "enrollment_or_pcp": 1, "agree": 1},
+        "ACO_B": {"plurality": 1, "enrollment_or_pcp": 2, "agree": 0},
     }
