@@ -1,0 +1,122 @@
+"""A data directory opened as lazy Ibis tables on a backend (in-process DuckDB by default).
+
+Claims-scale steps are Ibis expressions over ``Dataset.table(name)``, so the same code runs on
+DuckDB, or on another Ibis backend that can read the files:
+
+* ``backend="duckdb"`` (default): a fresh in-process DuckDB (``ibis.duckdb.connect()``);
+* an Ibis connection URL, e.g. ``"duckdb:///work/cache.ddb"`` or ``"pyspark://"``
+  (``ibis.connect(url)``; the backend must implement ``read_parquet``);
+* an Ibis backend object you connected yourself (e.g. ``ibis.pyspark.connect(session)``).
+
+Parquet tables are registered with the backend's ``read_parquet`` (nothing is loaded until an
+expression runs). CSV tables (small by contract) are read with the contract's column types, so
+identifiers stay strings, and handed to the backend as in-memory tables. Every table is cast to
+the contract's column types, whatever integer or string width its file used.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ibis
+import pandas as pd
+from ibis.backends import BaseBackend
+
+from dsrip_lib.contract import locate, read_csv, table_files, tables, validate_dir
+from dsrip_lib.errors import InputValidationError, ParameterError
+
+
+def connect(backend: str | BaseBackend = "duckdb") -> BaseBackend:
+    """An Ibis backend from a run's ``backend`` parameter: ``"duckdb"``, a connection URL, or a backend."""
+    if isinstance(backend, BaseBackend):
+        return backend
+    if backend == "duckdb":
+        return ibis.duckdb.connect()
+    if "://" in backend:
+        return ibis.connect(backend)
+    raise ParameterError(f"backend {backend!r}: expected 'duckdb', an Ibis connection URL "
+                         "(e.g. 'duckdb:///path/file.ddb') or an Ibis backend object")
+
+
+class Dataset:
+    """The contract tables of one data directory on one Ibis backend.
+
+    Use :func:`open_dataset` to make one.
+    """
+
+    def __init__(self, data_dir: Path, con: BaseBackend, program=None):
+        self.data_dir = data_dir
+        self.con = con
+        self._specs = tables(program)
+        self._program = program
+        self._locations = {n: loc for n in self._specs if (loc := locate(data_dir, n)) is not None}
+        self._tables: dict[str, ibis.Table] = {}
+
+    def __repr__(self) -> str:
+        return f"Dataset({str(self.data_dir)!r}, tables={sorted(self._locations)}, backend={self.con.name!r})"
+
+    @property
+    def names(self) -> list[str]:
+        """The contract tables present, in the contract's order."""
+        return list(self._locations)
+
+    @property
+    def files(self) -> list[Path]:
+        """Every input file of the tables present (Parquet parts included), for the report manifest."""
+        return [f for loc in self._locations.values() for f in table_files(loc)]
+
+    def has(self, name: str) -> bool:
+        """Whether table ``name`` is present (optional tables may be absent)."""
+        return name in self._locations
+
+    def table(self, name: str) -> ibis.Table:
+        """Table ``name`` as a lazy Ibis table with the contract's column types."""
+        if name not in self._tables:
+            self._tables[name] = self._register(name)
+        return self._tables[name]
+
+    def to_pandas(self, name: str) -> pd.DataFrame:
+        """Table ``name`` as a pandas frame (for entity-level tables; claims-scale tables stay in Ibis)."""
+        return self.table(name).to_pandas()
+
+    def _register(self, name: str) -> ibis.Table:
+        if name not in self._specs:
+            raise InputValidationError(f"unknown table {name!r}; the contract's tables: {', '.join(self._specs)}")
+        location = self._locations.get(name)
+        if location is None:
+            raise InputValidationError(f"{self.data_dir}: table {name!r} is absent (no {name}.parquet or {name}.csv)")
+        spec = self._specs[name]
+        if location.suffix == ".csv":
+            table = ibis.memtable(read_csv(location, name, self._program))
+        else:
+            table = self.con.read_parquet([str(p) for p in table_files(location)], table_name=name)
+        return table.select(*spec.column_names).cast(ibis.Schema.from_pyarrow(spec.arrow_schema))
+
+
+def open_dataset(data_dir: str | Path, backend: str | BaseBackend = "duckdb", validate: bool = True,
+                 program=None) -> Dataset:
+    """Open a data directory as Ibis tables, checking it against the data contract first.
+
+    Parameters
+    ----------
+    data_dir
+        A directory of contract tables (``docs/data_contract.md``).
+    backend
+        ``"duckdb"`` (in-process, the default), an Ibis connection URL, or an Ibis backend.
+    validate
+        Check the whole directory once (``contract.validate_dir``) before returning.
+    program
+        The program whose calendar bounds the contract's dates (a Program, name or path;
+        default MassHealth DSRIP).
+
+    Raises
+    ------
+    InputValidationError
+        When the directory breaks the contract (nothing is registered on the backend).
+    """
+    data_dir = Path(data_dir)
+    if validate:
+        validate_dir(data_dir, program=program)
+    elif not data_dir.is_dir():
+        raise InputValidationError(f"data directory {data_dir} does not exist or is not a directory")
+    return Dataset(data_dir, connect(backend), program)

@@ -1,0 +1,278 @@
+"""The data contract: each rule family caught with a clear message, a valid directory passing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from dsrip_lib.contract import locate, validate_dir, validate_table
+from dsrip_lib.errors import InputValidationError
+
+D = dt.date
+
+
+def valid_frames() -> dict[str, pd.DataFrame]:
+    """A tiny, consistent state: every required table plus two optional ones."""
+    return {
+        "members": pd.DataFrame({
+            "member_id": ["01060", "M2", "M3"], "birth_date": [D(1980, 1, 1), D(2001, 5, 2), D(1950, 7, 9)],
+            "sex": ["F", "M", "F"], "dual_eligible": [False, False, True]}),
+        "enrollment": pd.DataFrame({
+            "member_id": ["01060", "01060", "M2", "M3"],
+            "month": [D(2018, 1, 1), D(2018, 2, 1), D(2018, 1, 1), D(2018, 1, 1)],
+            "eligibility_group": ["base_families", "base_families", "new_adult", "other"],
+            "aco_eligible": [True, True, True, False], "plan_type": ["aco_a", "mco", "aco_b", "ffs"],
+            "plan_id": ["ACO1", "MCO1", "PCC", None], "aco_id": ["ACO1", None, "ACO1", None],
+            "chc_pcp": [True, False, False, False]}),
+        "pcp_assignments": pd.DataFrame({
+            "member_id": ["01060", "01060", "M2"], "pcp_npi": ["1234567890", "0987654321", "1234567890"],
+            "plan_id": ["ACO1", "MCO1", "PCC"], "start_date": [D(2018, 1, 1), D(2018, 2, 15), D(2018, 1, 1)],
+            "end_date": [D(2018, 2, 14), None, D(2018, 12, 31)]}),
+        "entities": pd.DataFrame({
+            "entity_id": ["ACO1", "ACO2", "MCO1", "CP1"], "entity_type": ["aco", "aco", "mco", "cp_bh"],
+            "name": ["One", "Two", "Plan", "Partner"], "aco_model": ["A", "C", None, None],
+            "risk_track": pd.array([1, 2, None, None], dtype="Int64"),
+            "safety_net_category": pd.array([1, None, None, None], dtype="Int64"),
+            "mco_id": [None, "MCO1", None, None], "join_budget_period": [0, 1, 0, 0]}),
+        "providers": pd.DataFrame({
+            "npi": ["1234567890", "0987654321"], "provider_type": ["pcp", "pcp"], "is_chc": [True, False],
+            "aco_id": ["ACO1", None], "apm_paid": [True, False]}),
+        "claims": pd.DataFrame({
+            "claim_id": ["C1", "C2", "C3"], "member_id": ["01060", "M2", "M3"],
+            "service_date": [D(2018, 1, 5), D(2019, 3, 3), D(2017, 1, 1)],
+            "provider_npi": ["1234567890", "0987654321", "0987654321"],
+            "service_category": ["primary_care", "inpatient", "pharmacy"], "primary_care_visit": [True, False, False],
+            "paid_amount": [120.5, 9000.0, 0.0], "exclusion_category": [None, None, "hep_c_drug"]}),
+        "measure_results": pd.DataFrame({
+            "entity_id": ["ACO1", "ACO1"], "budget_period": [1, 1], "measure_id": ["m1", "m2"],
+            "numerator": [5.0, None], "denominator": [10.0, None], "rate": [None, 0.8], "eligible_members": [10, 20]}),
+        "cp_engagement": pd.DataFrame({
+            "member_id": ["M2"], "month": [D(2019, 4, 1)], "cp_id": ["CP1"], "engaged": [True]}),
+    }
+
+
+def write(data_dir: Path, frames: dict[str, pd.DataFrame | pa.Table]) -> Path:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for name, frame in frames.items():
+        table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+        pq.write_table(table, data_dir / f"{name}.parquet")
+    return data_dir
+
+
+def problems_of(data_dir: Path) -> str:
+    with pytest.raises(InputValidationError) as info:
+        validate_dir(data_dir)
+    return str(info.value)
+
+
+def test_valid_directory_passes_with_a_summary(tmp_path):
+    summary = validate_dir(write(tmp_path, valid_frames()))
+    assert "conforms to the data contract" in summary
+    assert "enrollment.parquet" in summary and "4 rows" in summary
+    assert "risk_scores" in summary  # listed among the optional tables absent
+
+
+def test_parquet_part_directory_is_one_table(tmp_path):
+    frames = valid_frames()
+    claims = frames.pop("claims")
+    write(tmp_path, frames)
+    parts = tmp_path / "claims.parquet"
+    parts.mkdir()
+    for i in range(len(claims)):
+        pq.write_table(pa.Table.from_pandas(claims.iloc[[i]], preserve_index=False), parts / f"part-{i}.parquet")
+    assert "claims.parquet/" in validate_dir(tmp_path)
+    # the same claim id in two parts is a duplicate of the table's grain
+    pq.write_table(pa.Table.from_pandas(claims.iloc[[0]], preserve_index=False), parts / "part-9.parquet")
+    message = problems_of(tmp_path)
+    assert "claims.parquet/:" in message and "claim_id='C1': 2 rows" in message
+
+
+BREAKAGES = {
+    # name: (table, change, file, column, rule text, bad-row count text, example text)
+    "wrong type": ("members", lambda f: f.assign(birth_date=[d.year for d in f["birth_date"]]),
+                   "members.parquet", "birth_date", "type date", "", "found type int64"),
+    "code outside its set": ("enrollment", lambda f: f.assign(plan_type=["aco_a", "hmo", "aco_b", "ffs"]),
+                             "enrollment.parquet", "plan_type", "one of aco_a, aco_b, mco, pcc, ffs", "1 row",
+                             "row 2: member_id='01060', month=2018-02-01"),
+    "mid-month month": ("enrollment", lambda f: f.assign(month=[D(2018, 1, 1), D(2018, 2, 15), D(2018, 1, 1),
+                                                                D(2018, 1, 1)]),
+                        "enrollment.parquet", "month", "first day of a month", "1 row", "month=2018-02-15"),
+    "numerator above denominator": ("measure_results", lambda f: f.assign(numerator=[11.0, None]),
+                                    "measure_results.parquet", "numerator, denominator",
+                                    "numerator <= denominator", "1 row", "numerator=11.0, denominator=10.0"),
+    "neither rate nor numerator": ("measure_results", lambda f: f.assign(rate=[None, None]),
+                                   "measure_results.parquet", "numerator, denominator, rate",
+                                   "either numerator and denominator, or rate, is given", "1 row",
+                                   "measure_id='m2'"),
+    "aco-eligible 'other'": ("enrollment", lambda f: f.assign(aco_eligible=True),
+                             "enrollment.parquet", "aco_eligible, eligibility_group",
+                             "aco_eligible is false when eligibility_group is 'other'", "1 row", "member_id='M3'"),
+    "duplicate grain": ("enrollment", lambda f: pd.concat([f, f.iloc[[0, 0]]]),
+                        "enrollment.parquet", "member_id, month", "unique (the table's grain)",
+                        "3 rows share 1 key", "member_id='01060', month=2018-01-01: 3 rows"),
+    "dangling foreign key": ("claims", lambda f: f.assign(member_id=["01060", "M9", "M9"]),
+                             "claims.parquet", "member_id", "in members.member_id", "2 rows (1 distinct value)",
+                             "member_id='M9': 2 rows"),
+    "foreign key of the wrong entity type": ("cp_engagement", lambda f: f.assign(cp_id=["ACO1"]),
+                                             "cp_engagement.parquet", "cp_id",
+                                             "in entities.entity_id with entity_type cp_bh or cp_ltss", "1 row",
+                                             "cp_id='ACO1'"),
+    "overlapping spans": ("pcp_assignments",
+                          lambda f: f.assign(start_date=[D(2018, 1, 1), D(2018, 2, 1), D(2018, 1, 1)]),
+                          "pcp_assignments.parquet", "member_id, start_date, end_date",
+                          "a member's assignment spans do not overlap", "1 row",
+                          "member_id='01060': span 2018-02-01..open starts before an earlier span ends (2018-02-14)"),
+    "span nested in an open span": ("pcp_assignments",
+                                    lambda f: f.assign(end_date=[None, D(2018, 3, 1), D(2018, 12, 31)]),
+                                    "pcp_assignments.parquet", "member_id, start_date, end_date",
+                                    "a member's assignment spans do not overlap", "1 row", "earlier span ends (open)"),
+    "missing column": ("providers", lambda f: f.drop(columns="apm_paid"),
+                       "providers.parquet", "apm_paid", "required column is missing", "", ""),
+    "extra column": ("providers", lambda f: f.assign(zip="01060"),
+                     "providers.parquet", "zip", "unexpected column", "", ""),
+    "null in a required column": ("claims", lambda f: f.assign(paid_amount=[1.0, None, 2.0]),
+                                  "claims.parquet", "paid_amount", "not_nullable", "1 row", "claim_id='C2'"),
+    # NaN (not null) needs Arrow: pandas writes NaN as null
+    "NaN money": ("claims", lambda f: pa.Table.from_pandas(f, preserve_index=False).set_column(
+        6, "paid_amount", pa.array([1.0, 2.0, float("nan")])),
+                  "claims.parquet", "paid_amount", ">= 0", "1 row", "paid_amount=nan"),
+    "service date outside the program": ("claims", lambda f: f.assign(service_date=[D(2016, 12, 31), D(2018, 1, 1),
+                                                                                  D(2023, 1, 1)]),
+                                         "claims.parquet", "service_date", "between 2017-01-01 and 2022-12-31",
+                                         "2 rows", "service_date=2016-12-31"),
+}
+
+
+@pytest.mark.parametrize("case", BREAKAGES, ids=list(BREAKAGES))
+def test_each_rule_family_names_file_column_rule_count_and_examples(tmp_path, case):
+    table, change, file, column, rule, count, example = BREAKAGES[case]
+    frames = valid_frames()
+    frames[table] = change(frames[table])
+    message = problems_of(write(tmp_path, frames))
+    block = message.split(f"\n{file}:\n", 1)[1]
+    line = next(line for line in block.splitlines() if line.startswith(f"  - column {column}:"))
+    assert rule in line
+    assert f": {count}" in line if count else True
+    assert example in block
+
+
+def test_all_problems_of_a_directory_in_one_message_grouped_by_file(tmp_path):
+    frames = valid_frames()
+    frames["enrollment"] = frames["enrollment"].assign(month=D(2018, 3, 9))
+    frames["members"] = frames["members"].drop(columns="sex")
+    frames["measure_results"] = frames["measure_results"].assign(numerator=[11.0, None])
+    message = problems_of(write(tmp_path, frames))
+    assert message.startswith(f"data directory {tmp_path} breaks the data contract")
+    # files in the contract's order, each problem under its file
+    assert message.index("members.parquet:") < message.index("enrollment.parquet:") < message.index(
+        "measure_results.parquet:")
+    assert "  - column sex: rule \"required column is missing\"" in message
+
+
+def test_examples_are_capped_at_five_and_count_covers_every_batch(tmp_path, monkeypatch):
+    monkeypatch.setattr("dsrip_lib.contract.BATCH_ROWS", 4)
+    frames = valid_frames()
+    members = pd.DataFrame({"member_id": [f"M{i:03d}" for i in range(23)], "birth_date": D(1990, 1, 1),
+                            "sex": ["X"] * 23, "dual_eligible": False})
+    frames["members"] = pd.concat([frames["members"], members])
+    message = problems_of(write(tmp_path, frames))
+    assert 'rule "one of F, M": 23 rows' in message
+    shown = [line for line in message.splitlines() if "sex='X'" in line]
+    assert len(shown) == 5
+    assert shown[0].strip().startswith("row 4: member_id='M000'")
+
+
+def test_missing_required_table(tmp_path):
+    frames = valid_frames()
+    del frames["providers"]
+    message = problems_of(write(tmp_path, frames))
+    assert "providers.parquet:" in message and "required table is missing" in message
+
+
+def test_missing_optional_table_passes(tmp_path):
+    frames = valid_frames()
+    del frames["measure_results"]
+    absent = next(line for line in validate_dir(write(tmp_path, frames)).splitlines() if "absent" in line)
+    assert "measure_results" in absent
+
+
+def test_unreadable_file(tmp_path):
+    write(tmp_path, valid_frames())
+    (tmp_path / "members.parquet").write_bytes(b"not parquet at all")
+    message = problems_of(tmp_path)
+    assert "members.parquet:" in message and "readable parquet" in message
+
+
+def test_csv_ids_keep_leading_zeros(tmp_path):
+    frames = valid_frames()
+    del frames["providers"]
+    write(tmp_path, frames)
+    (tmp_path / "providers.csv").write_text(
+        "npi,provider_type,is_chc,aco_id,apm_paid\n1234567890,pcp,true,ACO1,true\n0987654321,pcp,false,,false\n")
+    assert locate(tmp_path, "providers") == tmp_path / "providers.csv"
+    # 0987654321 read as a number would be 987654321: 9 digits, and a dangling provider_npi in claims
+    assert "providers.csv" in validate_dir(tmp_path)
+
+
+def test_csv_value_that_does_not_parse(tmp_path):
+    frames = valid_frames()
+    del frames["members"]
+    write(tmp_path, frames)
+    (tmp_path / "members.csv").write_text(
+        "member_id,birth_date,sex,dual_eligible\n01060,1980-01-01,F,false\nM2,2001-13-02,M,false\nM3,1950-07-09,F,true\n")
+    message = problems_of(tmp_path)
+    assert "members.csv:" in message and 'column birth_date: rule "type date"' in message and "2001-13-02" in message
+
+
+def test_parquet_and_csv_of_one_table_is_ambiguous(tmp_path):
+    write(tmp_path, valid_frames())
+    valid_frames()["members"].to_csv(tmp_path / "members.csv", index=False)
+    assert "one file per table" in problems_of(tmp_path)
+
+
+def test_validate_table_in_memory():
+    frames = valid_frames()
+    validate_table("enrollment", frames["enrollment"])
+    bad = pd.concat([frames["enrollment"], frames["enrollment"].iloc[[0]]])
+    with pytest.raises(InputValidationError, match=r"(?s)enrollment \(test\).*2 rows share 1 key"):
+        validate_table("enrollment", bad, source="enrollment (test)")
+    with pytest.raises(InputValidationError, match="unknown table"):
+        validate_table("enrolment", bad)
+
+
+def test_timestamps_are_not_dates():
+    members = valid_frames()["members"]
+    with pytest.raises(InputValidationError, match=r"type date.*\n.*found type timestamp"):
+        validate_table("members", members.assign(birth_date=pd.to_datetime(members["birth_date"])))
+
+
+def _cli(data_dir: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dsrip_lib.cli", "validate", "--data", str(data_dir)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_cli_bad_directory_exits_2_without_traceback(tmp_path):
+    frames = valid_frames()
+    frames["enrollment"] = frames["enrollment"].assign(month=D(2018, 3, 9))
+    result = _cli(write(tmp_path, frames))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "enrollment.parquet:" in result.stderr and "first day of a month" in result.stderr
+    assert result.stdout == ""
+
+
+def test_cli_valid_directory_exits_0(tmp_path):
+    result = _cli(write(tmp_path, valid_frames()))
+    assert result.returncode == 0, result.stderr
+    assert "conforms to the data contract" in result.stdout
+
+
+def test_synthetic_tiny_state_conforms(tiny_data):
+    assert "conforms to the data contract" in validate_dir(tiny_data)
