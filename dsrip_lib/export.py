@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
 import zipfile
 from html.parser import HTMLParser
@@ -19,8 +20,9 @@ import pandas as pd
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "dsrip"
-# Fixed stamp for the workbook's document properties and zip entries (zip's earliest date).
+# Fixed stamp for dates written into outputs (zip's earliest date: 1980-01-01 00:00 UTC).
 FIXED_STAMP = (1980, 1, 1, 0, 0, 0)
+FIXED_EPOCH = 315532800
 _FIXED_W3CDTF = "1980-01-01T00:00:00Z"
 _CSS_URL = re.compile(r"""(?:url\(\s*['"]?|@import\s+['"])\s*((?:https?:)?//[^'")\s]+)""", re.IGNORECASE)
 _LOADING_ATTRS = {"src", "href", "data", "poster", "srcset", "xlink:href"}
@@ -89,8 +91,10 @@ def external_resources(html: str) -> list[str]:
 def export_pdf(html: str, path: Path) -> None:
     """Render the HTML to a tagged PDF (PDF/UA-1, keeps image alt text) with WeasyPrint.
 
-    The PDF is deterministic: no creation date (the HTML carries none) and a fixed
-    document identifier. Only ``data:`` URLs may be fetched.
+    The PDF is deterministic: no creation date (the HTML carries none), a fixed document
+    identifier, and embedded font subsets stamped with ``SOURCE_DATE_EPOCH`` (fontTools
+    otherwise writes the current time into each font's ``head`` table). Only ``data:``
+    URLs may be fetched.
 
     Raises
     ------
@@ -103,12 +107,17 @@ def export_pdf(html: str, path: Path) -> None:
     # WeasyPrint warns about every lab-theme CSS property it does not implement.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = epoch or str(FIXED_EPOCH)
     try:
         weasyprint.HTML(string=html, base_url=path.parent.as_uri(), url_fetcher=fetcher).write_pdf(
             path, pdf_variant="pdf/ua-1", pdf_identifier=b"dsrip-report"
         )
     except FatalURLFetchingError as exc:
         raise ValueError(f"{path.name}: {exc}: reports are self-contained") from None
+    finally:
+        if epoch is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
 
 
 def _deterministic_zip(data: bytes) -> bytes:

@@ -29,6 +29,7 @@ import pandas as pd
 SUPPRESSED = "1-10"
 SMALL_CELL_BELOW = 11  # counts > 0 and < 11 are suppressed (CMS: cells of 1 to 10)
 INDEX_FILE = "published.json"
+WIDE_TABLE_COLUMNS = 7  # wider tables are laid out to the page width in print (template CSS)
 IDENTIFIER_COLUMNS = frozenset({"member_id"})  # member-level identifiers are never published
 
 _SHEET_NAME = re.compile(r"^[A-Za-z0-9_ -]{1,31}$")  # Excel's sheet-name limits
@@ -66,23 +67,22 @@ def _display_value(value: object, fmt: str | None) -> str:
     return str(value)
 
 
-def _table_html(df: pd.DataFrame, caption: str, formats: dict[str, str]) -> str:
-    shown = pd.DataFrame(
-        {col: [_display_value(v, formats.get(col)) for v in df[col]] for col in df.columns}, columns=df.columns
-    )
-    numeric = {col for col in df.columns if pd.api.types.is_numeric_dtype(df[col]) or col in formats}
-    head = "".join(f"<th>{html.escape(str(col))}</th>" for col in shown.columns)
+def _table_html(df: pd.DataFrame, caption: str, formats: dict[str, str], counts: list[str]) -> str:
+    numeric = [pd.api.types.is_numeric_dtype(df[col]) or col in formats or col in counts for col in df.columns]
+
+    def cell(tag: str, text: str, is_numeric: bool) -> str:
+        return f'<{tag} class="num">{html.escape(text)}</{tag}>' if is_numeric else f"<{tag}>{html.escape(text)}</{tag}>"
+
+    head = "".join(cell("th", str(col), num) for col, num in zip(df.columns, numeric))
     rows = "".join(
         "<tr>"
-        + "".join(
-            f'<td class="num">{html.escape(v)}</td>' if col in numeric else f"<td>{html.escape(v)}</td>"
-            for col, v in zip(shown.columns, row)
-        )
+        + "".join(cell("td", _display_value(v, formats.get(col)), num) for col, v, num in zip(df.columns, row, numeric))
         + "</tr>"
-        for row in shown.itertuples(index=False)
+        for row in df.itertuples(index=False)
     )
+    width = " wide" if len(df.columns) > WIDE_TABLE_COLUMNS else ""
     return (
-        f'<table class="dsrip-table"><caption>{html.escape(caption)}</caption>'
+        f'<table class="dsrip-table{width}"><caption>{html.escape(caption)}</caption>'
         f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
     )
 
@@ -124,7 +124,7 @@ class Publisher:
         caption: str,
         counts: list[str] = (),
         formats: dict[str, str] | None = None,
-    ) -> pd.DataFrame:
+    ) -> None:
         """Display a table and record it as sheet ``name`` of the workbook.
 
         Parameters
@@ -139,11 +139,6 @@ class Publisher:
             Columns holding counts of people or events: small cells are suppressed.
         formats
             Display format per column (``{"rate": "{:.1%}"}``); the workbook keeps the values.
-
-        Returns
-        -------
-        DataFrame
-            The table as published (suppressed).
         """
         if not _SHEET_NAME.match(name):
             raise ValueError(f"table name {name!r}: use 1-31 letters, digits, spaces, '_' or '-'")
@@ -153,22 +148,20 @@ class Publisher:
         if identifiers:
             raise ValueError(f"table {name!r} holds member-level identifier column(s) {identifiers}")
         published = suppress_small_cells(df.reset_index(drop=True), list(counts))
-        self._display({"text/html": _table_html(published, caption, formats or {}), "text/plain": caption})
+        self._display({"text/html": _table_html(published, caption, formats or {}, list(counts)), "text/plain": caption})
         if self.output_dir is not None:
             self._tables = [entry for entry in self._tables if entry["name"] != name]
             path = self.output_dir / "tables" / f"{name}.pkl"
             published.to_pickle(path)
             self._tables.append({"name": name, "caption": caption, "file": str(path.relative_to(self.output_dir))})
             self._save_index()
-        return published
 
-    def value(self, name: str, value: object, description: str) -> int | float:
+    def value(self, name: str, value: object, description: str) -> None:
         """Record a headline number for ``results.json``; NaN, inf and non-numbers are refused."""
         number = _finite_number(name, value)
         if self.output_dir is not None:
             self._values[name] = {"value": number, "description": description}
             self._save_index()
-        return number
 
     def figure(self, fig, name: str, alt: str, caption: str | None = None) -> None:
         """Show a matplotlib figure inline as a PNG with alt text, then close it.
