@@ -106,12 +106,12 @@ class Calendar(_Frozen):
     fiscal_year_start_month: Annotated[int, Field(ge=1, le=12)]
     demonstration: DateRange
     first_demonstration_sfy: int
-    budget_period_schedules: dict[str, dict[int, _BudgetPeriodSpec]]
+    budget_period_schedules: Annotated[
+        dict[str, Annotated[dict[int, _BudgetPeriodSpec], Field(min_length=1)]], Field(min_length=1)
+    ]
 
     @model_validator(mode="after")
     def _schedules_contiguous(self):
-        if not self.budget_period_schedules:
-            raise ValueError("budget_period_schedules: at least one schedule is required")
         for kind, schedule in self.budget_period_schedules.items():
             numbers = sorted(schedule)
             if numbers != self.period_numbers:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -91,7 +91,7 @@ class AmountTable(_Frozen):
     """
 
     precision_musd: Annotated[float, Field(gt=0)]
-    rows: dict[str, dict[int, NonNegative]]
+    rows: Annotated[dict[str, Annotated[dict[int, NonNegative], Field(min_length=1)]], Field(min_length=1)]
     row_totals: dict[str, NonNegative] | None = None
     column_totals: dict[int, NonNegative] | None = None
     grand_total: NonNegative | None = None
@@ -151,7 +151,7 @@ class AmountTable(_Frozen):
         return self
 
 
-class Mechanism(str, Enum):
+class Mechanism(StrEnum):
     """How a funding sub-stream is held accountable (Exhibits 19 and 21)."""
 
     not_at_risk = "not_at_risk"
@@ -221,18 +221,25 @@ class Funding(_Frozen):
                 f"streams_by_dy.grand_total {streams.grand_total} differs from "
                 f"expenditure_authority_musd {self.expenditure_authority_musd}"
             )
-        if streams.row_totals and streams.grand_total:
+        totals = streams.row_totals or {}
+        for block, named in (("stream_share_of_total.shares", self.stream_share_of_total.shares),
+                             ("table_f.amounts_musd", self.table_f.amounts_musd)):
+            unknown = set(named) - set(totals)
+            if unknown:
+                raise ValueError(f"{block} names streams without an Exhibit 1 total: {sorted(unknown)}")
+        if streams.grand_total:
             tolerance = self.stream_share_of_total.precision / 2 + _EPS
             for stream, share in self.stream_share_of_total.shares.items():
-                exact = streams.row_totals[stream] / streams.grand_total
+                exact = totals[stream] / streams.grand_total
                 if abs(exact - share) > tolerance:
                     raise ValueError(f"stream_share_of_total.shares.{stream}: {share} is not {exact:.4f} rounded")
         for stream, amount in self.table_f.amounts_musd.items():
-            if streams.row_totals and not math.isclose(streams.row_totals[stream], amount, abs_tol=_EPS):
+            if not math.isclose(totals[stream], amount, abs_tol=_EPS):
                 raise ValueError(f"table_f.amounts_musd.{stream}: {amount} differs from Exhibit 1's total")
-        investments = self.statewide_investments_by_dy
-        for dy, total in (investments.column_totals or {}).items():
-            if not math.isclose(streams.rows["statewide_investments"][dy], total, abs_tol=_EPS):
+        # Exhibit 15's column totals are Exhibit 1's Statewide Investments row.
+        investment_row = streams.rows.get("statewide_investments", {})
+        for dy, total in (self.statewide_investments_by_dy.column_totals or {}).items():
+            if dy not in investment_row or not math.isclose(investment_row[dy], total, abs_tol=_EPS):
                 raise ValueError(f"statewide_investments_by_dy.column_totals.{dy} differs from Exhibit 1")
         return self
 
@@ -492,8 +499,12 @@ class Program(_Frozen):
     cp_accountability: CpAccountability | None = None
 
     @model_validator(mode="after")
-    def _quality_domain_weights(self):
+    def _cross_block_checks(self):
         if self.quality_domains is not None:
+            for attribute in ("number", "key"):
+                values = [getattr(d, attribute) for d in self.quality_domains]
+                if len(values) != len(set(values)):
+                    raise ValueError(f"quality_domains: a domain {attribute} appears twice")
             _check_weights_per_period({d.key: d.weights for d in self.quality_domains})
         if self.funding is not None and self.state_accountability is not None:
             total = sum(c.authority_musd for c in self.state_accountability.expenditure_authority)

@@ -70,3 +70,16 @@ def test_quarters_and_baseline(calendar):
     assert calendar.quarter_of(D(2018, 12, 31)).end == D(2018, 12, 31)
     assert calendar.baseline_year == 2017  # Sec 5.2.1.2: CY2017 baseline
     assert calendar.baseline_period.start == D(2017, 1, 1)
+
+
+def test_split_sfy_amounts_by_shared_months(calendar):
+    # Sec 4.4.3, line 660: Prep = SFY18/2, BP 1 = SFY18/2 + SFY19/2, BP 5 = SFY22/2.
+    split = calendar.split_sfy_amounts({2018: 10.0, 2019: 20.0, 2022: 4.0})
+    assert split == pytest.approx({0: 5.0, 1: 15.0, 2: 10.0, 3: 0.0, 4: 2.0, 5: 2.0})
+    # On the CP calendar the 9-month Prep (Jul 2017-Mar 2018) shares 9 months with SFY18.
+    assert calendar.split_sfy_amounts({2018: 12.0}, kind="cp") == pytest.approx(
+        {0: 9.0, 1: 3.0, 2: 0.0, 3: 0.0, 4: 0.0, 5: 0.0}
+    )
+    # SFY23 runs past BP 5: money would be lost, so it is an error.
+    with pytest.raises(ValueError, match="SFY2023"):
+        calendar.split_sfy_amounts({2023: 1.0})
