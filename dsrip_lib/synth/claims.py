@@ -1,0 +1,183 @@
+"""Claims and risk scores of one block: a hurdle-lognormal annual cost split into claim lines.
+
+References
+----------
+MassHealth DSRIP Protocol, Sec 5.2.1.2 (PMPM by eligibility group, trend, excluded expenditure
+categories). Calibration: params/synth/synth.yaml, cited in docs/synthetic_data.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dsrip_lib.synth.config import N_MONTHS_PER_YEAR, Config
+from dsrip_lib.synth.entities import PROVIDER_TYPES, World
+from dsrip_lib.synth.population import Block
+
+SERVICE_CATEGORIES = ("inpatient", "outpatient", "emergency", "primary_care", "specialist", "behavioral_health",
+                      "pharmacy", "ltss", "other")
+PROVIDER_TYPE_OF_CATEGORY = {"inpatient": "hospital", "outpatient": "hospital", "emergency": "hospital",
+                             "primary_care": "pcp", "specialist": "specialist",
+                             "behavioral_health": "behavioral_health", "pharmacy": "pharmacy", "ltss": "ltss",
+                             "other": "other"}
+EXCLUSION_CATEGORIES = ("hep_c_drug", "high_cost_drug", "ltss", "dsrip", "quality_incentive", "admin")
+PRIMARY_CARE = SERVICE_CATEGORIES.index("primary_care")
+MAX_VISITS = 15
+NON_VISIT_PRIMARY_CARE = 0.1  # share of primary-care lines that are not E&M visits (e.g. immunisation)
+
+
+@dataclass
+class Claims:
+    """Claim lines of a block as arrays (row = member row in the block, month = month index)."""
+
+    row: np.ndarray
+    month: np.ndarray
+    service_date: np.ndarray
+    provider: np.ndarray
+    category: np.ndarray
+    visit: np.ndarray
+    amount: np.ndarray
+    exclusion: np.ndarray  # index into EXCLUSION_CATEGORIES, -1 = included
+
+
+def cost_level(cfg: Config) -> np.ndarray:
+    """Cost level of each calendar year relative to the base year: compounded trend and shocks.
+
+    References
+    ----------
+    MassHealth DSRIP Protocol, Sec 5.2.1.2 (trended PMPM); synthetic_magnitudes.md 2 (2-4%/yr, +-1.5pp).
+    """
+    c, cal = cfg.costs, cfg.calendar
+    years = cal.first_year + np.arange(cal.n_years)
+    growth = np.array([1 + c["annual_trend"] + c["year_shocks"][int(y)] for y in years])
+    index = np.cumprod(growth) / growth[0]
+    return index / index[list(years).index(c["base_year"])]
+
+
+def _month_range(block: Block):
+    """Per member-year: enrolled months and the first enrolled month (spells are contiguous)."""
+    by_year = block.enrolled.reshape(block.n, -1, N_MONTHS_PER_YEAR)
+    n_months = by_year.sum(axis=2)
+    first = by_year.argmax(axis=2) + np.arange(by_year.shape[1]) * N_MONTHS_PER_YEAR
+    return n_months, first
+
+
+def simulate_claims(cfg: Config, world: World, rng: np.random.Generator, block: Block,
+                    losing_aco: int) -> tuple[Claims, dict[str, np.ndarray]]:
+    """Claim lines and risk scores of the block's members.
+
+    Annual cost per member-year is zero with probability ``p_zero`` of the member's eligibility
+    group, else lognormal with sigma ``costs.sigma`` and mean ``pmpm x months x cost level`` /
+    (1 - p_zero); a persistent frailty carries part of the log cost from year to year. The
+    losing ACO's members cost ``cost_multiplier`` times more from ``from_budget_period`` on.
+    Primary-care visits (probability and counts by group) go mostly to the assigned PCP; the
+    rest of the cost is split into lines by service category, paid to the member's ACO's
+    providers with probability ``aco_network_loyalty``. Excluded categories (Sec 5.2.1.2) come
+    as extra lines; every LTSS line is excluded as LTSS.
+
+    References
+    ----------
+    MassHealth DSRIP Protocol, Sec 5.2.1.2 (eligibility groups, exclusions), Sec 5.2.1.1
+    (claims paid to APM providers).
+    """
+    c, pc, cal = cfg.costs, cfg.providers, cfg.calendar
+    n_years = cal.n_years
+    months_in, first_month = _month_range(block)
+    g = block.group[:, None]
+    p_zero = cfg.group_param("p_zero")[g]
+    pmpm = cfg.group_param("pmpm")[g] * cost_level(cfg)[None, :]
+
+    effect = cfg.effects["losing_aco"]
+    late = cal.bp_of_month() >= effect["from_budget_period"]
+    losing_months = ((block.aco == losing_aco) & late).reshape(block.n, n_years, -1).sum(axis=2)
+    multiplier = 1 + (effect["cost_multiplier"] - 1) * losing_months / np.maximum(months_in, 1)
+    mean = pmpm * months_in * multiplier
+    sigma, w = c["sigma"], c["frailty_weight"]
+    eps = rng.standard_normal((block.n, n_years))
+    z = w * block.frailty[:, None] + np.sqrt(1 - w * w) * eps
+    mu = np.log(np.maximum(mean, 1e-9) / (1 - p_zero)) - sigma ** 2 / 2
+    positive = (months_in > 0) & (rng.random((block.n, n_years)) >= p_zero)
+    cost = np.where(positive, np.exp(mu + sigma * z), 0.0)
+
+    risk = _risk_scores(cfg, rng, block, z, months_in)
+
+    # -- primary-care visits -------------------------------------------------------------
+    py_row, py_year = np.nonzero(positive)
+    py_cost = cost[py_row, py_year]
+    p_visit = np.minimum(1.0, cfg.group_param("pcp_visit")[block.group[py_row]] / (1 - p_zero[py_row, 0]))
+    n_visits = np.where(rng.random(len(py_row)) < p_visit,
+                        np.minimum(1 + rng.poisson(c["pcp_visits_mean_extra"], len(py_row)), MAX_VISITS), 0)
+    unit = rng.uniform(*c["pcp_visit_cost"], len(py_row))
+    unit = np.minimum(unit, py_cost / np.maximum(n_visits, 1))
+    remainder = py_cost - n_visits * unit
+    # -- other lines ---------------------------------------------------------------------
+    n_lines = np.where(remainder > 0, np.clip(np.ceil(remainder * c["lines_per_1000_usd"] / 1000), 1,
+                                              c["max_lines"]), 0).astype(np.int64)
+    mix = np.array([c["category_mix"].get(s, 0.0) for s in SERVICE_CATEGORIES])
+    line_owner = np.repeat(np.arange(len(py_row)), n_lines)
+    line_cat = rng.choice(len(SERVICE_CATEGORIES), len(line_owner), p=mix / mix.sum())
+    share = rng.exponential(1.0, len(line_owner))
+    share /= np.bincount(line_owner, share, minlength=len(py_row))[line_owner]
+    visit_owner = np.repeat(np.arange(len(py_row)), n_visits)
+    # -- excluded expenditure (Sec 5.2.1.2) -----------------------------------------------
+    excl_owner, excl_cat, excl_amount, excl_service = [], [], [], []
+    for k, (name, spec) in enumerate(c["exclusions"].items()):
+        hit = np.flatnonzero(rng.random(len(py_row)) < spec["rate"])
+        excl_owner.append(hit)
+        excl_cat.append(np.full(len(hit), EXCLUSION_CATEGORIES.index(name)))
+        excl_amount.append(spec["median"] * rng.lognormal(0.0, spec["sigma"], len(hit)))
+        excl_service.append(np.full(len(hit), SERVICE_CATEGORIES.index(spec["category"])))
+    excl_owner = np.concatenate(excl_owner)
+
+    owner = np.concatenate([visit_owner, line_owner, excl_owner])
+    category = np.concatenate([np.full(len(visit_owner), PRIMARY_CARE), line_cat, *excl_service])
+    amount = np.concatenate([unit[visit_owner], remainder[line_owner] * share, *excl_amount])
+    exclusion = np.concatenate([np.full(len(visit_owner) + len(line_owner), -1), *excl_cat])
+    exclusion[category == SERVICE_CATEGORIES.index("ltss")] = EXCLUSION_CATEGORIES.index("ltss")
+    visit = category == PRIMARY_CARE
+    visit[: len(visit_owner)] &= rng.random(len(visit_owner)) >= NON_VISIT_PRIMARY_CARE
+
+    row, year = py_row[owner], py_year[owner]
+    month = first_month[row, year] + np.floor(rng.random(len(owner)) * months_in[row, year]).astype(np.int64)
+    days = (cal.month_ends[month] - cal.months[month]).astype(int) + 1
+    service_date = cal.months[month] + np.floor(rng.random(len(owner)) * days).astype("timedelta64[D]")
+    provider = _providers(world, rng, block, row, month, category, pc["aco_network_loyalty"], c["pcp_loyalty"])
+    order = np.lexsort((service_date, row))
+    claims = Claims(row[order], month[order], service_date[order], provider[order], category[order],
+                    visit[order], amount[order], exclusion[order])
+    return claims, risk
+
+
+def _providers(world: World, rng, block: Block, row, month, category, aco_loyalty: float,
+               pcp_loyalty: float) -> np.ndarray:
+    """Who is paid: visits go to the assigned PCP (loyalty) or another PCP; other lines to a
+    provider of the matching type, within the member's ACO with probability ``aco_network_loyalty``."""
+    ptype_of_cat = np.array([PROVIDER_TYPES.index(PROVIDER_TYPE_OF_CATEGORY[s]) for s in SERVICE_CATEGORIES])
+    ptype = ptype_of_cat[category]
+    aco = block.aco[row, month]
+    in_network = (aco >= 0) & (rng.random(len(row)) < aco_loyalty)
+    provider = world.type_pools.draw(world.type_pool(np.where(in_network, aco, -1), ptype), rng)
+    anywhere = world.type_pools.draw(world.type_pool(np.full(len(row), -1), ptype), rng)
+    provider = np.where(provider >= 0, provider, anywhere)
+    own_pcp = block.pcp[row, month]
+    loyal = (category == PRIMARY_CARE) & (own_pcp >= 0) & (rng.random(len(row)) < pcp_loyalty)
+    return np.where(loyal, own_pcp, provider)
+
+
+def _risk_scores(cfg: Config, rng, block: Block, z: np.ndarray, months_in: np.ndarray) -> dict[str, np.ndarray]:
+    """Concurrent risk scores: the member's cost driver plus noise, scaled by group cost level.
+
+    References
+    ----------
+    MassHealth DSRIP Protocol, Sec 5.2.1.2 (risk adjustment of PMPMs).
+    """
+    s = cfg.costs["risk_score_sigma"]
+    pmpm = cfg.group_param("pmpm")
+    share = cfg.group_param("share")
+    relative = pmpm / (pmpm * share).sum() * share.sum()
+    x = 0.8 * z + 0.6 * rng.standard_normal(z.shape)   # unit variance
+    score = relative[block.group][:, None] * np.exp(s * x - s * s / 2)
+    row, year = np.nonzero(months_in > 0)
+    return {"row": row, "year": cfg.calendar.first_year + year, "risk_score": score[row, year]}

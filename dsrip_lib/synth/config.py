@@ -1,0 +1,181 @@
+"""Generator configuration: profiles and calibration (``params/synth/*.yaml``) and the program.
+
+The calibration is data, not code: magnitudes live in ``params/synth/synth.yaml`` (cited in
+``docs/synthetic_data.md``) and the ACO measure slate in ``params/synth/aco_measures.yaml``.
+Protocol schedules (calendar, adoption targets and threshold) come from the program definition.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from dsrip_lib.errors import ParameterError
+from dsrip_lib.program import Program, load_program
+
+PARAMS_DIR = Path(__file__).resolve().parents[2] / "params" / "synth"
+N_MONTHS_PER_YEAR = 12
+
+
+def _read_yaml(name: str) -> dict[str, Any]:
+    return yaml.safe_load((PARAMS_DIR / name).read_text())
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Size of a synthetic state: members, block size (members per part file), entity counts."""
+
+    name: str
+    members: int
+    block_size: int
+    acos: dict[str, int]
+    mcos: int
+    cp_bh: int
+    cp_ltss: int
+    csas: int
+    members_per_pcp: int
+
+    @property
+    def n_blocks(self) -> int:
+        return -(-self.members // self.block_size)
+
+
+def profile_names() -> list[str]:
+    """Names of the configured profiles (tiny, small, state)."""
+    return list(_read_yaml("synth.yaml")["profiles"])
+
+
+def get_profile(name: str) -> Profile:
+    """The profile called ``name``.
+
+    Raises
+    ------
+    ParameterError
+        If no such profile is configured.
+    """
+    profiles = _read_yaml("synth.yaml")["profiles"]
+    if name not in profiles:
+        raise ParameterError(
+            f"unknown synthetic profile {name!r}; expected one of {', '.join(profiles)} "
+            f"({PARAMS_DIR / 'synth.yaml'})"
+        )
+    return Profile(name=name, **profiles[name])
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """The month grid of the synthetic state and the ACO budget periods on it.
+
+    References
+    ----------
+    MassHealth DSRIP Protocol, Sec 3.1.1 (ACO budget periods) and Sec 5.2.1.2 (CY2017 baseline),
+    read from the program definition.
+    """
+
+    first_month: dt.date
+    n_months: int
+    budget_periods: dict[int, tuple[dt.date, dt.date]]
+
+    @classmethod
+    def from_program(cls, program: Program) -> Calendar:
+        periods = program.calendar.budget_periods("aco")
+        first = program.calendar.baseline_period.start
+        last = max(p.end for p in periods)
+        n_months = (last.year - first.year) * N_MONTHS_PER_YEAR + last.month - first.month + 1
+        return cls(first, n_months, {p.number: (p.start, p.end) for p in periods})
+
+    @cached_property
+    def months(self) -> np.ndarray:
+        """First day of every month, as numpy datetime64[D]."""
+        start = np.datetime64(self.first_month, "M")
+        return (start + np.arange(self.n_months)).astype("datetime64[D]")
+
+    @cached_property
+    def month_ends(self) -> np.ndarray:
+        """Last day of every month."""
+        start = np.datetime64(self.first_month, "M")
+        return (start + np.arange(1, self.n_months + 1)).astype("datetime64[D]") - np.timedelta64(1, "D")
+
+    @property
+    def years(self) -> np.ndarray:
+        return self.months.astype("datetime64[Y]").astype(int) + 1970
+
+    @property
+    def first_year(self) -> int:
+        return self.first_month.year
+
+    @property
+    def n_years(self) -> int:
+        return self.n_months // N_MONTHS_PER_YEAR
+
+    def month_index(self, day: dt.date | str) -> int:
+        """Index of the month containing ``day``."""
+        day = np.datetime64(day, "M")
+        return int((day - np.datetime64(self.first_month, "M")).astype(int))
+
+    def bp_of_month(self) -> np.ndarray:
+        """ACO budget period of every month (-1 before the Preparation Budget Period)."""
+        out = np.full(self.n_months, -1)
+        for number, (start, end) in self.budget_periods.items():
+            out[self.month_index(start): self.month_index(end) + 1] = number
+        return out
+
+    def bp_months(self, number: int) -> slice:
+        start, end = self.budget_periods[number]
+        return slice(self.month_index(start), self.month_index(end) + 1)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the generator reads: profile, calibration, measure slate, program."""
+
+    profile: Profile
+    calibration: dict[str, Any]
+    measures: dict[str, Any]
+    program: Program
+    calendar: Calendar
+
+    @classmethod
+    def load(cls, profile: str) -> Config:
+        program = load_program()
+        calibration = _read_yaml("synth.yaml")
+        return cls(get_profile(profile), calibration, _read_yaml("aco_measures.yaml"), program,
+                   Calendar.from_program(program))
+
+    @property
+    def population(self) -> dict[str, Any]:
+        return self.calibration["population"]
+
+    @property
+    def providers(self) -> dict[str, Any]:
+        return self.calibration["providers"]
+
+    @property
+    def costs(self) -> dict[str, Any]:
+        return self.calibration["costs"]
+
+    @property
+    def effects(self) -> dict[str, Any]:
+        return self.calibration["effects"]
+
+    @property
+    def quality(self) -> dict[str, Any]:
+        return self.calibration["quality"]
+
+    @property
+    def protocol(self) -> dict[str, Any]:
+        return self.calibration["protocol"]
+
+    @cached_property
+    def groups(self) -> list[str]:
+        return list(self.population["eligibility_groups"])
+
+    def group_param(self, key: str) -> np.ndarray:
+        """One calibration value per eligibility group, in ``groups`` order."""
+        return np.array([self.population["eligibility_groups"][g][key] for g in self.groups], dtype=float)

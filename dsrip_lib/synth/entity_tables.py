@@ -1,0 +1,201 @@
+"""Entity-level tables: quality measures, avoidable utilisation, surveys, flexible services, DSTI,
+statewide investments. They are drawn after the member blocks, from the ACOs' member-months.
+
+References
+----------
+MassHealth DSRIP Protocol, Sec 5.3.1 and Appendix D (ACO measure slate and quality domains),
+Sec 4.4.2 and Exhibit 9 (flexible services), Sec 4.4.3 and Exhibit 10 (DSTI glide path),
+Sec 4.6 and Exhibit 15 (statewide investments).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit, logit
+
+from dsrip_lib.synth.config import N_MONTHS_PER_YEAR, Config
+from dsrip_lib.synth.entities import World
+
+RATE_FLOOR, RATE_CEILING = 0.01, 0.99
+QUARTERS = 4
+USD_PER_MUSD = 1e6
+
+
+@dataclass(frozen=True)
+class Plants:
+    """The entities that carry planted effects (indices into the world's ACOs)."""
+
+    improving_aco: int
+    losing_aco: int
+
+
+def choose_plants(world: World) -> Plants:
+    """The largest ACO improves its quality; the second largest runs losses (larger ACOs give the
+    reports enough members to see the effect in the small profiles)."""
+    order = np.argsort(-world.aco_weight, kind="stable")
+    return Plants(improving_aco=int(order[0]), losing_aco=int(order[1]))
+
+
+def _performance_periods(cfg: Config) -> list[int]:
+    return [bp for bp in cfg.calendar.budget_periods if bp > 0]
+
+
+def measure_results(cfg: Config, world: World, rng: np.random.Generator, member_months: np.ndarray,
+                    plants: Plants) -> pd.DataFrame:
+    """ACO x BP x measure results of the Appendix D slate.
+
+    A measure's rate is its typical Medicaid rate shifted (on the logit scale, in the better
+    direction; ratio measures by ``log_ratio_per_logit`` on the log scale) by an ACO level, a small secular gain per BP, the improving ACO's gain per BP
+    and, in one BP, the worsening domain's shift; numerators are binomial. Ratio measures
+    (observed/expected, per member-months) give ``rate`` only.
+
+    References
+    ----------
+    MassHealth DSRIP Protocol, Sec 5.3.1 (quality domains), Appendix D (ACO Measure Slate).
+    """
+    q, eff = cfg.quality, cfg.effects
+    slate = cfg.measures["measures"]
+    n_aco = len(world.aco_ids)
+    level = rng.normal(0.0, q["aco_sd"], n_aco)
+    rows = []
+    for bp in _performance_periods(cfg):
+        for a in range(n_aco):
+            members = member_months[a, bp] / N_MONTHS_PER_YEAR
+            if members <= 0:
+                continue
+            for m in slate:
+                direction = 1.0 if m["higher_is_better"] else -1.0
+                shift = level[a] + q["bp_gain"] * (bp - 1)
+                if a == plants.improving_aco:
+                    shift += eff["improving_aco"]["logit_gain_per_bp"] * (bp - 1)
+                worse = eff["worsening_domain"]
+                if m["domain"] == worse["domain"] and bp == worse["budget_period"]:
+                    shift += worse["logit_shift"]
+                eligible = int(rng.poisson(m["prevalence"] * members))
+                if eligible == 0:
+                    continue
+                if m["kind"] == "binomial":
+                    rate = np.clip(expit(logit(m["rate"]) + direction * shift), RATE_FLOOR, RATE_CEILING)
+                    num = float(rng.binomial(eligible, rate))
+                    rows.append((world.aco_ids[a], bp, m["id"], num, float(eligible), None, eligible))
+                else:
+                    log_ratio = -direction * shift * q["log_ratio_per_logit"] + rng.normal(0, q["ratio_sd"])
+                    ratio = m["rate"] * np.exp(log_ratio)
+                    rows.append((world.aco_ids[a], bp, m["id"], None, None, float(ratio), eligible))
+    return pd.DataFrame(rows, columns=["entity_id", "budget_period", "measure_id", "numerator", "denominator",
+                                       "rate", "eligible_members"])
+
+
+def utilization(cfg: Config, world: World, rng: np.random.Generator, member_months: np.ndarray,
+                plants: Plants) -> pd.DataFrame:
+    """ACO x BP observed and expected avoidable-utilisation events (measures 37-39).
+
+    Expected events = events per member-month x member-months x the ACO's case mix; observed =
+    Poisson(expected x the ACO's efficiency), where the improving ACO's ratio falls each BP.
+
+    References
+    ----------
+    MassHealth DSRIP Protocol, Sec 5.3.1 (avoidable utilisation), Appendix D measures 37-39.
+    """
+    q, gain = cfg.quality, cfg.effects["improving_aco"]["ratio_gain_per_bp"]
+    n_aco = len(world.aco_ids)
+    case_mix = np.exp(rng.normal(0, q["utilization_risk_sd"], n_aco))
+    efficiency = np.exp(rng.normal(0, q["ratio_sd"], n_aco))
+    rows = []
+    for bp in _performance_periods(cfg):
+        for a in range(n_aco):
+            mm = member_months[a, bp]
+            if mm <= 0:
+                continue
+            trend = (1 - gain) ** (bp - 1) if a == plants.improving_aco else 1.0
+            for m in cfg.measures["utilization"]:
+                expected = m["events_per_mm"] * mm * case_mix[a]
+                observed = float(rng.poisson(expected * efficiency[a] * trend))
+                rows.append((world.aco_ids[a], bp, m["id"], observed, expected, float(mm)))
+    return pd.DataFrame(rows, columns=["entity_id", "budget_period", "measure_id", "observed", "expected",
+                                       "member_months"])
+
+
+def survey_scores(cfg: Config, world: World, rng: np.random.Generator, member_months: np.ndarray,
+                  plants: Plants) -> pd.DataFrame:
+    """ACO x BP member-experience survey composites (0-100); the improving ACO gains each BP.
+
+    References
+    ----------
+    MassHealth DSRIP Protocol, Sec 5.3.1 (Member Care Experience domain), Appendix D.
+    """
+    q = cfg.quality
+    n_aco = len(world.aco_ids)
+    level = rng.normal(0, q["survey_sd"], n_aco)
+    rows = []
+    for bp in _performance_periods(cfg):
+        for a in range(n_aco):
+            members = member_months[a, bp] / N_MONTHS_PER_YEAR
+            if members <= 0:
+                continue
+            gain = q["survey_gain_per_bp"] * (bp - 1) if a == plants.improving_aco else 0.0
+            for survey, composites in cfg.measures["surveys"].items():
+                for composite, base in composites.items():
+                    score = float(np.clip(base + level[a] + gain + rng.normal(0, 1.0), 0, 100))
+                    respondents = int(min(q["survey_max_respondents"], rng.poisson(q["survey_response"] * members)))
+                    rows.append((world.aco_ids[a], bp, survey, composite, score, respondents))
+    return pd.DataFrame(rows, columns=["entity_id", "budget_period", "survey", "composite", "score", "respondents"])
+
+
+def flexible_services(cfg: Config, world: World, rng: np.random.Generator,
+                      member_months: np.ndarray) -> pd.DataFrame:
+    """Quarterly flexible-services reimbursement requests of each ACO (one or more per quarter).
+
+    References
+    ----------
+    MassHealth DSRIP Protocol, Sec 4.4.2 and Exhibit 9 (flexible services allotments).
+    """
+    pay = cfg.calibration["payments"]
+    rows = []
+    for bp in _performance_periods(cfg):
+        for a in range(len(world.aco_ids)):
+            if member_months[a, bp] <= 0:
+                continue
+            for quarter in range(1, QUARTERS + 1):
+                n_req = 1 + rng.poisson(1.0)
+                total = member_months[a, bp] / QUARTERS * pay["flexible_services_request_pmpm"]
+                requested = total * rng.dirichlet(np.ones(n_req)) * rng.uniform(0.6, 1.2)
+                approved = requested * rng.uniform(*pay["flexible_services_approved"], n_req)
+                rows += [(world.aco_ids[a], bp, quarter, float(r), float(ap)) for r, ap in zip(requested, approved)]
+    df = pd.DataFrame(rows, columns=["aco_id", "budget_period", "quarter", "amount_requested", "amount_approved"])
+    df.insert(0, "request_id", [f"FS{i + 1:06d}" for i in range(len(df))])
+    return df
+
+
+def dsti_payments(cfg: Config) -> pd.DataFrame:
+    """DSTI glide-path payments by hospital and SFY, paid as scheduled.
+
+    References
+    ----------
+    MassHealth DSRIP Protocol, Sec 4.4.3 and Exhibit 10.
+    """
+    proto = cfg.protocol
+    rows = [(hospital, proto["dsti_first_sfy"] + i, amount * USD_PER_MUSD)
+            for hospital, amounts in proto["dsti_glide_path_musd"].items() for i, amount in enumerate(amounts)]
+    return pd.DataFrame(rows, columns=["hospital", "sfy", "amount"])
+
+
+def statewide_investments(cfg: Config, rng: np.random.Generator) -> pd.DataFrame:
+    """Spending on each statewide investment initiative per budget period (Prep is half a year).
+
+    References
+    ----------
+    MassHealth DSRIP Protocol, Sec 4.6 and Exhibit 15 (the eight initiatives).
+    """
+    low, high = cfg.calibration["payments"]["statewide_investment_musd"]
+    rows = []
+    for name in cfg.protocol["statewide_investments"]:
+        yearly = rng.uniform(low, high)
+        for bp, (start, end) in cfg.calendar.budget_periods.items():
+            months = (end.year - start.year) * N_MONTHS_PER_YEAR + end.month - start.month + 1
+            amount = yearly * months / N_MONTHS_PER_YEAR * rng.uniform(0.7, 1.3) * USD_PER_MUSD
+            rows.append((name, bp, amount))
+    return pd.DataFrame(rows, columns=["investment", "budget_period", "amount"])

@@ -1,0 +1,168 @@
+"""The generation loop: organisations, then member blocks (written as they are made), then the
+entity-level tables and the truth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from dsrip_lib.synth import entity_tables as et
+from dsrip_lib.synth.claims import EXCLUSION_CATEGORIES, SERVICE_CATEGORIES, Claims, cost_level, simulate_claims
+from dsrip_lib.synth.config import Config
+from dsrip_lib.synth.entities import World, build_world
+from dsrip_lib.synth.population import Block, cp_engagement, simulate_block
+from dsrip_lib.synth.truth import adoption_truth, block_adoption
+from dsrip_lib.synth.writer import TableWriter, prefixed_ids, strings
+
+SCHEMA_VERSION = 1
+CLAIM_ID_WIDTH = 11
+
+
+class _Totals:
+    """Sums over blocks: ACO member-months per BP, spending and member-months per year."""
+
+    def __init__(self, cfg: Config, world: World):
+        self.cfg = cfg
+        self.n_bp = max(cfg.calendar.budget_periods) + 1
+        self.member_months = np.zeros((len(world.aco_ids), self.n_bp))
+        n_years = cfg.calendar.n_years
+        # rows: ACO-eligible, attributed to an ACO, losing ACO, other ACOs
+        self.spend = np.zeros((4, n_years))
+        self.months = np.zeros((4, n_years))
+        self.adoption: dict[int, np.ndarray] = {}
+
+    def add(self, block: Block, claims: Claims, adoption: dict[int, np.ndarray], losing_aco: int) -> None:
+        cal = self.cfg.calendar
+        bp = cal.bp_of_month()
+        aco_bp = (block.aco >= 0) & (bp >= 0)[None, :]
+        flat = block.aco[aco_bp] * self.n_bp + np.broadcast_to(bp, block.aco.shape)[aco_bp]
+        self.member_months += np.bincount(flat, minlength=self.member_months.size).reshape(self.member_months.shape)
+        year = np.arange(cal.n_months) // 12
+        eligible = (np.array(self.cfg.groups)[block.group] != "other")[:, None] & block.enrolled
+        masks = [eligible, block.aco >= 0, block.aco == losing_aco, (block.aco >= 0) & (block.aco != losing_aco)]
+        included = claims.exclusion < 0
+        for k, mask in enumerate(masks):
+            self.months[k] += np.bincount(np.broadcast_to(year, mask.shape)[mask], minlength=cal.n_years)
+            hit = included & mask[claims.row, claims.month]
+            self.spend[k] += np.bincount(year[claims.month[hit]], claims.amount[hit], minlength=cal.n_years)
+        for b, counts in adoption.items():
+            self.adoption[b] = self.adoption.get(b, 0) + counts
+
+    def pmpm(self, k: int) -> dict[str, float | None]:
+        years = self.cfg.calendar.first_year + np.arange(self.cfg.calendar.n_years)
+        return {str(y): (float(s / m) if m else None) for y, s, m in zip(years, self.spend[k], self.months[k])}
+
+
+def _write_block(writer: TableWriter, cfg: Config, world: World, block: Block, claims: Claims, risk, cp,
+                 part: int) -> None:
+    cal = cfg.calendar
+    writer.write("members", {"member_id": block.member_id, "birth_date": block.birth_date,
+                             "sex": np.where(block.female, "F", "M"), "dual_eligible": block.dual}, part)
+    row, month = np.nonzero(block.enrolled)
+    plan, eff = block.plan[row, month], block.eff_pcp[row, month]
+    groups = np.array(cfg.groups)
+    writer.write("enrollment", {
+        "member_id": strings(block.member_id, row), "month": cal.months[month],
+        "eligibility_group": strings(groups, block.group[row]), "aco_eligible": groups[block.group[row]] != "other",
+        "plan_type": strings(world.plan_type, plan), "plan_id": strings(world.plan_id, plan),
+        "aco_id": strings(world.aco_ids, world.plan_aco[plan]),
+        "chc_pcp": (eff >= 0) & world.provider_chc[np.maximum(eff, 0)],
+    }, part)
+    s = block.spans
+    writer.write("pcp_assignments", {
+        "member_id": strings(block.member_id, s["row"]), "pcp_npi": strings(world.npi, s["pcp"]),
+        "plan_id": strings(world.plan_assign_id, s["plan"]), "start_date": s["start"], "end_date": s["end"],
+    }, part)
+    writer.write("claims", {
+        "claim_id": prefixed_ids("C", block.offset * 1000, len(claims.row), CLAIM_ID_WIDTH),
+        "member_id": strings(block.member_id, claims.row), "service_date": claims.service_date,
+        "provider_npi": strings(world.npi, claims.provider),
+        "service_category": strings(np.array(SERVICE_CATEGORIES), claims.category),
+        "primary_care_visit": claims.visit, "paid_amount": claims.amount,
+        "exclusion_category": strings(np.array(EXCLUSION_CATEGORIES), claims.exclusion),
+    }, part)
+    writer.write("risk_scores", {"member_id": strings(block.member_id, risk["row"]), "year": risk["year"],
+                                 "risk_score": risk["risk_score"]}, part)
+    cp_row, cp_month, cp_index, engaged = cp
+    writer.write("cp_engagement", {"member_id": strings(block.member_id, cp_row), "month": cal.months[cp_month],
+                                   "cp_id": strings(world.cp_ids, cp_index), "engaged": engaged}, part)
+
+
+def run(cfg: Config, seed: int, root: Path) -> dict:
+    """Generate every table into ``root``; return the truth.json content.
+
+    Random streams are spawned from ``seed`` (numpy SeedSequence): one for the organisations,
+    one for the entity-level tables and one per member block, so that results do not depend on
+    how much memory a block takes.
+    """
+    prof = cfg.profile
+    seeds = np.random.SeedSequence(seed).spawn(2 + prof.n_blocks)
+    world = build_world(cfg, np.random.default_rng(seeds[0]))
+    plants = et.choose_plants(world)
+    writer = TableWriter(root, cfg.program, partitioned=prof.n_blocks > 1)
+    totals = _Totals(cfg, world)
+    for b in range(prof.n_blocks):
+        rng = np.random.default_rng(seeds[2 + b])
+        offset = b * prof.block_size
+        block = simulate_block(cfg, world, rng, offset, min(prof.block_size, prof.members - offset))
+        claims, risk = simulate_claims(cfg, world, rng, block, plants.losing_aco)
+        cp = cp_engagement(cfg, world, rng, block)
+        _write_block(writer, cfg, world, block, claims, risk, cp, b)
+        totals.add(block, claims, block_adoption(cfg, world, block, claims), plants.losing_aco)
+        del block, claims, risk, cp
+
+    rng = np.random.default_rng(seeds[1])
+    mm = totals.member_months
+    writer.write("entities", world.entities)
+    writer.write("providers", world.providers)
+    writer.write("measure_results", et.measure_results(cfg, world, rng, mm, plants))
+    writer.write("utilization", et.utilization(cfg, world, rng, mm, plants))
+    writer.write("survey_scores", et.survey_scores(cfg, world, rng, mm, plants))
+    writer.write("flexible_services", et.flexible_services(cfg, world, rng, mm))
+    writer.write("dsti_payments", et.dsti_payments(cfg))
+    writer.write("statewide_investments", et.statewide_investments(cfg, rng))
+    return _truth(cfg, seed, world, plants, totals)
+
+
+def _truth(cfg: Config, seed: int, world: World, plants: et.Plants, totals: _Totals) -> dict:
+    c, eff = cfg.costs, cfg.effects
+    years = cfg.calendar.first_year + np.arange(cfg.calendar.n_years)
+    level = cost_level(cfg)
+    target = cfg.protocol["trended_pmpm_growth"]
+    worse = eff["worsening_domain"]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generator": {"profile": cfg.profile.name, "seed": seed, "members": cfg.profile.members,
+                      "blocks": cfg.profile.n_blocks},
+        "adoption": adoption_truth(cfg, totals.adoption),
+        "aco_member_months": {world.aco_ids[a]: {str(b): float(totals.member_months[a, b])
+                                                 for b in range(totals.n_bp)} for a in range(len(world.aco_ids))},
+        "late_joining_acos": [world.aco_ids[a] for a in np.flatnonzero(world.aco_first_bp > 1)],
+        "effects": {
+            "improving_aco": {
+                "aco_id": world.aco_ids[plants.improving_aco], "from_budget_period": 1,
+                "logit_gain_per_bp": eff["improving_aco"]["logit_gain_per_bp"],
+                "utilization_ratio_decline_per_bp": eff["improving_aco"]["ratio_gain_per_bp"],
+                "survey_gain_per_bp": cfg.quality["survey_gain_per_bp"],
+            },
+            "worsening_domain": {
+                "domain": worse["domain"], "budget_period": worse["budget_period"],
+                "logit_shift": worse["logit_shift"],
+                "measure_ids": [m["id"] for m in cfg.measures["measures"] if m["domain"] == worse["domain"]],
+            },
+            "losing_aco": {
+                "aco_id": world.aco_ids[plants.losing_aco], "cost_multiplier": eff["losing_aco"]["cost_multiplier"],
+                "from_budget_period": eff["losing_aco"]["from_budget_period"],
+                "pmpm_by_year": totals.pmpm(2), "other_acos_pmpm_by_year": totals.pmpm(3),
+            },
+            "spending_trend": {
+                "direction": "under" if c["annual_trend"] < target else "over",
+                "annual_trend": c["annual_trend"], "year_shocks": {str(k): v for k, v in c["year_shocks"].items()},
+                "target_trend": target,
+                "cost_level_by_year": {str(y): float(v) for y, v in zip(years, level)},
+                "final_vs_trended": float(level[-1] / level[0] / (1 + target) ** (len(years) - 1) - 1),
+                "aco_eligible_pmpm_by_year": totals.pmpm(0), "aco_attributed_pmpm_by_year": totals.pmpm(1),
+            },
+        },
+    }

@@ -1,0 +1,72 @@
+"""What the generator knows by construction: ACO/APM adoption per budget period, written to truth.json.
+
+The adoption rate here is computed from the generator's own month-by-month arrays, independently
+of ``dsrip_lib.attribution``/``dsrip_lib.adoption``, so that those can be tested against it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dsrip_lib.synth.claims import PRIMARY_CARE, Claims
+from dsrip_lib.synth.config import Config
+from dsrip_lib.synth.entities import World
+from dsrip_lib.synth.population import Block
+
+PATHS = ("path_aco", "path_apm_pcp", "path_apm_spending")
+COUNTS = ("denominator", "numerator", *PATHS)
+
+
+def block_adoption(cfg: Config, world: World, block: Block, claims: Claims) -> dict[int, np.ndarray]:
+    """Counts (denominator, numerator, members of the denominator on each path) per budget period.
+
+    The agreed rule: the denominator is every member with an ``aco_eligible`` enrolment month in
+    the period. A member counts if, in some such month, (1) the plan is ``aco_a``/``aco_b``, or
+    the plan is ``mco`` and the PCP in effect on the month's last day belongs to a model C ACO;
+    (2) the plan is ``mco`` and that PCP is APM-paid; or (3) more than the program's threshold of
+    the member's non-primary-care paid amount in the period went to APM-paid providers.
+
+    References
+    ----------
+    MassHealth DSRIP Protocol, Sec 5.2.1.1 and Exhibit 26; Sec 4.4.4 (attribution to
+    MCO-administered ACOs by PCP assignment).
+    """
+    threshold = cfg.program.adoption_apm_share_threshold
+    eligible = np.array(cfg.groups)[block.group] != "other"
+    plan_type = np.append(world.plan_type, "none")
+    pcp_model = np.append(np.append(world.aco_model, "")[world.provider_aco], "")
+    pcp_apm = np.append(world.provider_apm, False)
+    out = {}
+    for bp, (start, end) in cfg.calendar.budget_periods.items():
+        cols = cfg.calendar.bp_months(bp)
+        months = block.enrolled[:, cols] & eligible[:, None]
+        ptype = plan_type[block.plan[:, cols]]
+        eff = block.eff_pcp[:, cols]
+        mco = ptype == "mco"
+        path_aco = (months & (np.isin(ptype, ["aco_a", "aco_b"]) | (mco & (pcp_model[eff] == "C")))).any(axis=1)
+        path_apm_pcp = (months & mco & pcp_apm[eff]).any(axis=1)
+        in_bp = ((claims.service_date >= np.datetime64(start)) & (claims.service_date <= np.datetime64(end))
+                 & (claims.category != PRIMARY_CARE))
+        total = np.bincount(claims.row[in_bp], claims.amount[in_bp], minlength=block.n)
+        to_apm = np.bincount(claims.row[in_bp], claims.amount[in_bp] * world.provider_apm[claims.provider[in_bp]],
+                             minlength=block.n)
+        path_spending = (total > 0) & (to_apm > threshold * total)
+        den = months.any(axis=1)
+        num = den & (path_aco | path_apm_pcp | path_spending)
+        out[bp] = np.array([den.sum(), num.sum(), (den & path_aco).sum(), (den & path_apm_pcp).sum(),
+                            (den & path_spending).sum()], dtype=np.int64)
+    return out
+
+
+def adoption_truth(cfg: Config, counts: dict[int, np.ndarray]) -> dict[str, dict]:
+    """truth.json's ``adoption`` block: counts, rate, Exhibit 26 target and pass/fail per period."""
+    targets = cfg.program.state_accountability.adoption.targets
+    out = {}
+    for bp, c in sorted(counts.items()):
+        entry = dict(zip(COUNTS, map(int, c)))
+        rate = entry["numerator"] / entry["denominator"] if entry["denominator"] else None
+        target = targets.get(bp)
+        entry |= {"rate": rate, "target": target,
+                  "meets_target": None if target is None or rate is None else rate >= target}
+        out[str(bp)] = entry
+    return out
