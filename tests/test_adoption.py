@@ -6,6 +6,7 @@ import json
 import pytest
 
 from dsrip_lib.adoption import adoption_members, adoption_rate
+from dsrip_lib.dataset import open_dataset
 
 from dsrip_lib.program import load_program
 from test_attribution import ENTITIES, PROVIDERS, assignments, enrollment, table
@@ -119,8 +120,6 @@ def test_prep_period_has_no_target():
 
 
 def test_reproduces_synthetic_truth(tiny_data):
-    from dsrip_lib.dataset import open_dataset
-
     truth = json.loads((tiny_data / "truth.json").read_text())
     ds = open_dataset(tiny_data)
     tables = [ds.table(n) for n in ("enrollment", "pcp_assignments", "providers", "entities", "claims")]
@@ -129,4 +128,7 @@ def test_reproduces_synthetic_truth(tiny_data):
     for bp, want in expected.items():
         got = adoption_rate(PROGRAM, int(bp), *tables)
         assert got.rate == pytest.approx(want["rate"], abs=1e-12)
+        assert got.target == want["target"]
         assert (got.numerator, got.denominator) == (want["numerator"], want["denominator"])
+        assert got.by_path == {p: want[p] for p in got.by_path}
+        assert got.passed == want["meets_target"]
