@@ -1,13 +1,11 @@
 """ACO/APM adoption rate: the three paths of protocol 5.2.1.1 and Exhibit 26."""
 
-import datetime as dt
 import json
 
 import pytest
 
 from dsrip_lib.adoption import adoption_members, adoption_rate
 from dsrip_lib.dataset import open_dataset
-
 from dsrip_lib.program import load_program
 from test_attribution import ENTITIES, PROVIDERS, assignments, enrollment, table
 
