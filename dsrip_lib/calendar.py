@@ -19,7 +19,9 @@ from typing import Annotated, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
-class _Frozen(BaseModel):
+class FrozenModel(BaseModel):
+    """Base of the program-definition models: unknown keys are errors, instances immutable."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -33,7 +35,7 @@ def _first_of_months(start: dt.date, end: dt.date) -> list[dt.date]:
     return months
 
 
-class DateRange(_Frozen):
+class DateRange(FrozenModel):
     """An inclusive range of dates."""
 
     start: dt.date
@@ -90,7 +92,7 @@ class _BudgetPeriodSpec(DateRange):
     label: str
 
 
-class Calendar(_Frozen):
+class Calendar(FrozenModel):
     """The program's calendar, loaded from the program definition's ``calendar`` block.
 
     Budget-period schedules are keyed by kind (``"aco"``, ``"cp"``; a program may

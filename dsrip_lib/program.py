@@ -22,15 +22,13 @@ from typing import Annotated, Any
 import yaml
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     ValidationInfo,
     model_validator,
 )
 
-from dsrip_lib.calendar import Calendar
+from dsrip_lib.calendar import Calendar, FrozenModel
 from dsrip_lib.errors import ParameterError
 
 PROGRAM_DIR_ENV = "DSRIP_PROGRAM_DIR"
@@ -49,11 +47,7 @@ def _covers_budget_periods(table: dict[int, Any], info: ValidationInfo) -> dict[
     return table
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Range(_Frozen):
+class Range(FrozenModel):
     """An anticipated range (``low`` may be unstated, e.g. "up to $500,000")."""
 
     low: NonNegative | None = None
@@ -81,7 +75,7 @@ def _check_weights_per_period(tables: Mapping[str, Mapping[int, float | None]]) 
             raise ValueError(f"budget period {period}: weights {stated} sum to {sum(stated.values()):.6g}, not 1")
 
 
-class AmountTable(_Frozen):
+class AmountTable(FrozenModel):
     """A published table of amounts ($M) with its published row and column totals.
 
     Published totals must equal the sum of their cells within half the published
@@ -163,12 +157,12 @@ class Mechanism(StrEnum):
 # -- funding (Sec 1.4, 4.1, 4.6, 4.7) ------------------------------------------------------
 
 
-class PublishedShares(_Frozen):
+class PublishedShares(FrozenModel):
     precision: Annotated[float, Field(gt=0)]
     shares: dict[str, Fraction]
 
 
-class TableF(_Frozen):
+class TableF(FrozenModel):
     """Table F of STC 57(e): five-year ACO and CP stream authority (Sec 5.1.1)."""
 
     amounts_musd: dict[str, NonNegative]
@@ -188,12 +182,12 @@ class TableF(_Frozen):
         return self
 
 
-class ShiftApproval(_Frozen):
+class ShiftApproval(FrozenModel):
     share_of_original: Fraction
     amount_musd: NonNegative
 
 
-class Funding(_Frozen):
+class Funding(FrozenModel):
     """Funding streams and their limits.
 
     References
@@ -247,14 +241,14 @@ class Funding(_Frozen):
 # -- ACO payments (Sec 4.4) -----------------------------------------------------------------
 
 
-class ModelAdjustment(_Frozen):
+class ModelAdjustment(FrozenModel):
     model: str
     model_name: str
     risk_track: int | None
     adjustment: Fraction
 
 
-class AcoPayments(_Frozen):
+class AcoPayments(FrozenModel):
     """ACO sub-streams, PMPM schedules and adjustments, DSTI glide path by SFY.
 
     References
@@ -289,7 +283,7 @@ class AcoPayments(_Frozen):
 # -- CP and CSA payments (Sec 4.5) ---------------------------------------------------------
 
 
-class CpPayments(_Frozen):
+class CpPayments(FrozenModel):
     """CP and CSA sub-streams and PMPMs (periods on the CP/CSA calendar).
 
     References
@@ -309,7 +303,7 @@ class CpPayments(_Frozen):
 # -- at risk (Sec 5.1.2) -------------------------------------------------------------------
 
 
-class AtRisk(_Frozen):
+class AtRisk(FrozenModel):
     """Share of funds withheld at risk by budget period.
 
     References
@@ -325,7 +319,7 @@ class AtRisk(_Frozen):
 # -- State accountability (Sec 5.2) --------------------------------------------------------
 
 
-class ExpenditureAuthority(_Frozen):
+class ExpenditureAuthority(FrozenModel):
     """One column of Exhibit 24: expenditure authority of one or more budget periods."""
 
     budget_periods: list[int]
@@ -342,7 +336,7 @@ class ExpenditureAuthority(_Frozen):
         return self
 
 
-class Adoption(_Frozen):
+class Adoption(FrozenModel):
     """State accountability domain 1: ACO/APM adoption.
 
     References
@@ -354,7 +348,7 @@ class Adoption(_Frozen):
     apm_non_primary_care_share_threshold: Fraction
 
 
-class SpendingGrowth(_Frozen):
+class SpendingGrowth(FrozenModel):
     """State accountability domain 2: reduction in state spending growth.
 
     References
@@ -367,7 +361,7 @@ class SpendingGrowth(_Frozen):
     eligibility_groups: list[str]
 
 
-class QualityUtilization(_Frozen):
+class QualityUtilization(FrozenModel):
     """State accountability domain 3: statewide quality and utilization.
 
     References
@@ -379,7 +373,7 @@ class QualityUtilization(_Frozen):
     avoidable_utilization_targets: dict[str, ByPeriod]
 
 
-class StateAccountability(_Frozen):
+class StateAccountability(FrozenModel):
     """State accountability to CMS.
 
     References
@@ -406,19 +400,19 @@ class StateAccountability(_Frozen):
         return self
 
 
-class QualityDomain(_Frozen):
+class QualityDomain(FrozenModel):
     number: int
     key: str
     name: str
     weights: ByPeriod
 
 
-class AcoAchievement(_Frozen):
+class AcoAchievement(FrozenModel):
     max_points_per_measure: Annotated[float, Field(gt=0)]
     benchmark_reset_share_of_acos: Fraction
 
 
-class AcoImprovement(_Frozen):
+class AcoImprovement(FrozenModel):
     points_per_measure: Annotated[float, Field(gt=0)]
     max_share_of_domain_achievement_points: Fraction
     alpha: Annotated[float, Field(gt=0, lt=1)]
@@ -429,7 +423,7 @@ def _nondecreasing(values: list[float | None]) -> bool:
     return all(a <= b for a, b in zip(stated, stated[1:]))
 
 
-class AcoAccountability(_Frozen):
+class AcoAccountability(FrozenModel):
     """ACO accountability to the State.
 
     References
@@ -458,7 +452,7 @@ class AcoAccountability(_Frozen):
         return self
 
 
-class CpAccountability(_Frozen):
+class CpAccountability(FrozenModel):
     """CP and CSA accountability to the State.
 
     References
@@ -482,7 +476,7 @@ class CpAccountability(_Frozen):
 # -- the program ---------------------------------------------------------------------------
 
 
-class Program(_Frozen):
+class Program(FrozenModel):
     """A value-based-payment program: its calendar and its exhibit tables."""
 
     name: str
