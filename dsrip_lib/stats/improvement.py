@@ -174,5 +174,6 @@ def rate_improvement(
     if previous_events + current_events == 0:
         # no events in either period: nothing to compare
         return ImprovementResult(np.nan, np.nan, previous_rate, current_rate, direction, method)
-    res = test_poisson_2indep(current_events, current_exposure, previous_events, previous_exposure, method=method)
+    with np.errstate(divide="ignore"):  # no previous events: statsmodels' reported ratio is inf, the test is fine
+        res = test_poisson_2indep(current_events, current_exposure, previous_events, previous_exposure, method=method)
     return ImprovementResult(float(res.statistic), float(res.pvalue), previous_rate, current_rate, direction, method)
