@@ -19,9 +19,9 @@ from pathlib import Path
 import nbformat
 
 from dsrip_lib import export, manifest
+from dsrip_lib import reports as registry
 from dsrip_lib.errors import ParameterError, ReportError
 from dsrip_lib.publish import read_published
-from dsrip_lib.reports import REPORTS
 from dsrip_lib.run_params import RunParams, load_run_params
 
 KERNEL_NAME = "dsrip"
@@ -71,16 +71,16 @@ def run_all(params_file: str | Path, overrides: dict[str, str] | None = None) ->
     names = params.selected_reports()
     if not names:
         raise ParameterError(f"{params_file}: no reports to run (none registered in dsrip_lib/reports.py)")
-    return _run(params, Path(params_file), root, [_Report(n, root / REPORTS[n].notebook) for n in names])
+    return _run(params, Path(params_file), root, [_Report(n, root / registry.REPORTS[n].notebook) for n in names])
 
 
 def _resolve_report(notebook: str | Path, root: Path) -> _Report:
-    if str(notebook) in REPORTS:
-        return _Report(str(notebook), root / REPORTS[str(notebook)].notebook)
+    if str(notebook) in registry.REPORTS:
+        return _Report(str(notebook), root / registry.REPORTS[str(notebook)].notebook)
     path = Path(notebook) if Path(notebook).exists() else root / notebook
     if path.suffix != ".ipynb" or not path.is_file():
-        raise ParameterError(f"{notebook}: neither a registered report {sorted(REPORTS)} nor a notebook file")
-    for name, spec in REPORTS.items():
+        raise ParameterError(f"{notebook}: neither a registered report {sorted(registry.REPORTS)} nor a notebook file")
+    for name, spec in registry.REPORTS.items():
         if (root / spec.notebook).resolve() == path.resolve():
             return _Report(name, path)
     return _Report(path.stem, path)
@@ -105,9 +105,14 @@ def _kernel_manager_class():
                 display_name="dsrip (running interpreter)",
                 language="python",
                 env={"PYTHONHASHSEED": "0"},
+                metadata={"supported_encryption": ["curve"]},  # ipykernel >= 7: encrypted local sockets
             )
 
     class RuntimeKernelManager(AsyncKernelManager):
+        @default("transport_encryption")
+        def _default_transport_encryption(self) -> str:
+            return "auto"  # CurveZMQ keys for the kernel's sockets, as the spec declares support
+
         @default("kernel_spec_manager")
         def _default_kernel_spec_manager(self) -> KernelSpecManager:
             return RuntimeKernelSpecManager(data_dir=self.data_dir)
@@ -165,11 +170,12 @@ def _execute_and_export(report: _Report, params: RunParams, root: Path, staging:
             log_output=False,
         )
     except papermill.PapermillExecutionError as exc:
-        raise ReportError(_describe_failure(report, exc.cell_index, exc.source, f"{exc.ename}: {exc.evalue}")) from None
+        problem = f"{exc.ename}: {exc.evalue}"
+        raise ReportError(_describe_failure(report, _source_index(report.notebook, exc.cell_index), exc.source, problem)) from None
     except CellTimeoutError:
-        index, source = _running_cell(executed)
+        index, source = _last_started_cell(executed)
         problem = f"timed out after {params.execution_timeout} s (execution_timeout)"
-        raise ReportError(_describe_failure(report, index, source, problem)) from None
+        raise ReportError(_describe_failure(report, _source_index(report.notebook, index), source, problem)) from None
     except DeadKernelError as exc:
         raise ReportError(f"report {report.name}: the kernel died: {exc}") from None
 
@@ -199,26 +205,38 @@ def _stabilise(nb: nbformat.NotebookNode, final_path: Path) -> None:
         nb.metadata.papermill["output_path"] = str(final_path)
 
 
-def _running_cell(executed: Path) -> tuple[int | None, str]:
-    """Index and source of the cell papermill marked as running when execution stopped."""
+def _last_started_cell(executed: Path) -> tuple[int | None, str]:
+    """Index and source of the last cell papermill started (the one running when it stopped)."""
     try:
-        nb = nbformat.read(executed, as_version=4)
-    except (OSError, ValueError):
+        cells = nbformat.read(executed, as_version=4).cells
+    except (OSError, ValueError):  # stopped before papermill saved the notebook
         return None, ""
-    for index, cell in enumerate(nb.cells):
-        if cell.metadata.get("papermill", {}).get("status") == "running":
-            return index, cell.source
-    return None, ""
+    started = [i for i, cell in enumerate(cells) if cell.metadata.get("papermill", {}).get("start_time")]
+    return (started[-1], cells[started[-1]].source) if started else (None, "")
+
+
+def _source_index(notebook: Path, index: int | None) -> int | None:
+    """An executed-notebook cell index as an index into the source notebook.
+
+    papermill inserts its injected-parameters cell right after the cell tagged
+    ``parameters`` (at the top when there is none).
+    """
+    if index is None:
+        return None
+    cells = nbformat.read(notebook, as_version=4).cells
+    tagged = [i for i, cell in enumerate(cells) if "parameters" in cell.metadata.get("tags", [])]
+    injected_at = tagged[0] + 1 if tagged else 0
+    return index - 1 if index > injected_at else index
 
 
 def _describe_failure(report: _Report, index: int | None, source: str, problem: str) -> str:
     lines = source.strip().splitlines()
     excerpt = "\n".join(f"    {line}" for line in lines[:8]) + ("\n    ..." if len(lines) > 8 else "")
-    where = f"cell {index}" if index is not None else "a cell"
+    where = f"cell {index} (counting from 0)" if index is not None else "a cell"
     return (
         f"report {report.name} ({report.notebook}): {where} failed: {problem}\n"
-        f"  source (cell numbers count the injected-parameters cell):\n{excerpt}\n"
-        "  no report directory was written"
+        f"{excerpt}\n"
+        "no report directory was written"
     )
 
 
