@@ -1,0 +1,206 @@
+"""Publisher (what notebooks call) and the exporters, without a kernel."""
+
+from __future__ import annotations
+
+import json
+import math
+import zipfile
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import openpyxl  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from dsrip_lib import export, publish  # noqa: E402
+from dsrip_lib.publish import SUPPRESSED, Publisher, read_published, suppress_small_cells  # noqa: E402
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    """The display bundles a Publisher emits, in order."""
+    bundles: list[dict] = []
+    monkeypatch.setattr(Publisher, "_display", staticmethod(bundles.append))
+    return bundles
+
+
+@given(st.lists(st.integers(min_value=0, max_value=10_000), min_size=1, max_size=40))
+def test_exactly_counts_one_to_ten_are_suppressed(values):
+    df = pd.DataFrame({"n": values, "other": values})
+    out = suppress_small_cells(df, ["n"])
+    for raw, published in zip(values, out["n"]):
+        assert published == (SUPPRESSED if 1 <= raw <= 10 else raw)
+    assert out["other"].tolist() == values  # only the named count columns
+
+
+def test_fractional_counts_below_eleven_are_suppressed_and_negatives_refused():
+    out = suppress_small_cells(pd.DataFrame({"avg": [0.0, 0.4, 10.6, 11.0]}), ["avg"])
+    assert out["avg"].tolist() == [0.0, SUPPRESSED, SUPPRESSED, 11.0]
+    with pytest.raises(ValueError, match="negative"):
+        suppress_small_cells(pd.DataFrame({"n": [-1]}), ["n"])
+    with pytest.raises(KeyError, match="missing_col"):
+        suppress_small_cells(pd.DataFrame({"n": [1]}), ["missing_col"])
+
+
+def test_table_displays_and_records_the_suppressed_table(tmp_path, shown):
+    pub = Publisher(tmp_path)
+    df = pd.DataFrame({"aco_id": ["01060", "02108"], "members": [4, 1234], "pmpm": [512.25, 498.0]})
+    pub.table("by aco", df, caption="Members by ACO", counts=["members"])
+
+    html = shown[0]["text/html"]
+    assert "<caption>Members by ACO</caption>" in html
+    assert f'<td class="num">{SUPPRESSED}</td>' in html and '<td class="num">1,234</td>' in html
+    assert '<td class="num">4</td>' not in html
+    assert "<td>01060</td>" in html  # identifiers stay text, leading zero kept
+
+    tables, values = read_published(tmp_path)
+    assert values == {}
+    [(name, caption, frame)] = tables
+    assert (name, caption) == ("by aco", "Members by ACO")
+    assert frame["members"].tolist() == [SUPPRESSED, 1234]
+    assert frame["pmpm"].tolist() == [512.25, 498.0]
+
+
+def test_table_refuses_member_identifiers_and_bad_sheet_names(tmp_path, shown):
+    pub = Publisher(tmp_path)
+    with pytest.raises(ValueError, match="member_id"):
+        pub.table("members", pd.DataFrame({"member_id": ["M1"], "n": [20]}), caption="x")
+    with pytest.raises(ValueError, match="table name"):
+        pub.table("a/b", pd.DataFrame({"n": [20]}), caption="x")
+    assert shown == []
+
+
+def test_named_index_becomes_a_column(tmp_path, shown):
+    pub = Publisher(tmp_path)
+    pub.table("t", pd.DataFrame({"n": [20, 30]}, index=pd.Index(["a", "b"], name="aco")), caption="x")
+    [(_, _, frame)] = read_published(tmp_path)[0]
+    assert list(frame.columns) == ["aco", "n"]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), math.inf, -math.inf, np.float64("nan"), pd.NA])
+def test_value_refuses_non_finite_numbers(tmp_path, bad):
+    with pytest.raises((ValueError, TypeError), match="total"):
+        Publisher(tmp_path).value("total", bad, description="d")
+    assert read_published(tmp_path) == ([], {})
+
+
+@pytest.mark.parametrize("bad", ["12", True, None])
+def test_value_refuses_non_numbers(tmp_path, bad):
+    with pytest.raises(TypeError, match="must be a number"):
+        Publisher(tmp_path).value("total", bad, description="d")
+
+
+def test_values_are_recorded_as_plain_json_numbers(tmp_path):
+    pub = Publisher(tmp_path)
+    pub.value("members", np.int64(12), description="members")
+    pub.value("rate", np.float32(0.25), description="a rate")
+    assert read_published(tmp_path)[1] == {
+        "members": {"value": 12, "description": "members"},
+        "rate": {"value": 0.25, "description": "a rate"},
+    }
+
+
+def test_results_json_refuses_nan(tmp_path):
+    with pytest.raises(ValueError):
+        export.write_results({"x": {"value": float("nan"), "description": "d"}}, tmp_path / "r.json")
+
+
+@pytest.mark.parametrize("prose", ["The rate was nan%.", "Growth: inf", "Savings of <NA> dollars", "On NaT"])
+def test_text_refuses_missing_numbers(prose, shown):
+    with pytest.raises(ValueError, match="missing or infinite"):
+        Publisher().text(prose)
+    assert shown == []
+
+
+def test_text_allows_words_containing_nan(shown):
+    Publisher().text("Financial performance and maintenance of information.")
+    assert shown[0]["text/markdown"].startswith("Financial")
+
+
+def _figure():
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([1, 2, 3], [2, 1, 3])
+    return fig
+
+
+def test_figure_is_inline_png_with_alt_text_and_identical_on_rerun(shown):
+    pub = Publisher()
+    pub.figure(_figure(), "trend", alt="Line chart of a trend", caption="A trend")
+    pub.figure(_figure(), "trend", alt="Line chart of a trend", caption="A trend")
+    first, second = shown[0]["text/html"], shown[1]["text/html"]
+    assert first == second
+    assert 'alt="Line chart of a trend"' in first and "data:image/png;base64," in first
+    assert "<figcaption>A trend</figcaption>" in first
+    assert plt.get_fignums() == []  # closed, so the inline backend does not show it twice
+    with pytest.raises(ValueError, match="alt text"):
+        pub.figure(_figure(), "x", alt=" ")
+    plt.close("all")
+
+
+def test_workbook_is_deterministic_and_keeps_types(tmp_path):
+    tables = [
+        ("counts", "Members by group", pd.DataFrame({"group": ["a", "b"], "members": [SUPPRESSED, 40]})),
+        ("money", "PMPM", pd.DataFrame({"pmpm": [1.5, float("nan")], "month": pd.to_datetime(["2018-01-01"] * 2)})),
+    ]
+    export.write_workbook(tables, tmp_path / "a.xlsx")
+    export.write_workbook(tables, tmp_path / "b.xlsx")
+    assert (tmp_path / "a.xlsx").read_bytes() == (tmp_path / "b.xlsx").read_bytes()
+    with zipfile.ZipFile(tmp_path / "a.xlsx") as archive:
+        assert {info.date_time for info in archive.infolist()} == {export.FIXED_STAMP}
+        core = archive.read("docProps/core.xml").decode()
+    assert "1980-01-01T00:00:00Z" in core
+
+    book = openpyxl.load_workbook(tmp_path / "a.xlsx")
+    assert book.sheetnames == ["counts", "money"]
+    rows = list(book["counts"].iter_rows(min_row=3, values_only=True))
+    assert rows == [("group", "members"), ("a", SUPPRESSED), ("b", 40)]
+    money = list(book["money"].iter_rows(min_row=4, values_only=True))
+    assert money[0][0] == 1.5 and money[1][0] is None  # NaN is an empty cell
+    assert money[0][1].year == 2018
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        '<script src="https://cdn.example.org/require.js"></script>',
+        '<link rel="stylesheet" href="//cdn.example.org/a.css">',
+        '<img src="http://example.org/x.png" alt="x">',
+        '<style>body { background: url("https://example.org/bg.png"); }</style>',
+        '<style>@import "https://example.org/a.css";</style>',
+        '<div style="background-image: url(https://example.org/a.png)"></div>',
+    ],
+)
+def test_external_resources_are_found(html):
+    assert len(export.external_resources(html)) == 1
+
+
+def test_links_and_inline_data_are_not_external_resources():
+    page = '<a href="https://www.mass.gov/">MassHealth</a><img src="data:image/png;base64,AAAA" alt="x">'
+    assert export.external_resources(page) == []
+
+
+def test_pdf_refuses_to_fetch_from_the_network(tmp_path):
+    with pytest.raises(ValueError, match="self-contained"):
+        export.export_pdf('<img src="https://example.org/x.png" alt="x">', tmp_path / "x.pdf")
+    assert not (tmp_path / "x.pdf").exists()
+
+
+def test_display_only_publisher_writes_nothing(tmp_path, shown, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    pub = Publisher()
+    pub.table("t", pd.DataFrame({"n": [20]}), caption="x", counts=["n"])
+    pub.value("v", 1, description="d")
+    assert list(tmp_path.iterdir()) == [] and len(shown) == 1
+
+
+def test_index_file_is_valid_json_after_each_call(tmp_path, shown):
+    pub = Publisher(tmp_path)
+    pub.value("a", 1, description="d")
+    pub.table("t", pd.DataFrame({"n": [20]}), caption="x")
+    index = json.loads((tmp_path / publish.INDEX_FILE).read_text())
+    assert [t["name"] for t in index["tables"]] == ["t"] and list(index["values"]) == ["a"]
