@@ -33,10 +33,15 @@ class Plants:
 
 
 def choose_plants(world: World) -> Plants:
-    """The largest ACO improves its quality; the second largest runs losses (larger ACOs give the
-    reports enough members to see the effect in the small profiles)."""
+    """The largest ACO improves its quality; the largest other model A or B ACO (among those with
+    members from BP 1) runs losses.
+
+    Large ACOs give the reports enough members to see the effects in the small profiles; the
+    losing ACO is enrolment-based (A/B) so its members are visible in ``enrollment.aco_id``.
+    """
     order = np.argsort(-world.aco_weight, kind="stable")
-    return Plants(improving_aco=int(order[0]), losing_aco=int(order[1]))
+    losing = [a for a in order[1:] if world.aco_model[a] != "C" and world.aco_first_bp[a] == world.aco_first_bp.min()]
+    return Plants(improving_aco=int(order[0]), losing_aco=int(losing[0]))
 
 
 def _performance_periods(cfg: Config) -> list[int]:

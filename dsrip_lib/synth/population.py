@@ -128,7 +128,7 @@ def _monthly_plans(cfg: Config, world: World, rng: np.random.Generator, eligible
     """Plan and PCP of every member in every month (before masking by enrolment).
 
     Members keep last year's plan at January with probability ``plan_stay`` (so switches cluster
-    at the start of a budget period), switch mid-year with probability ``midyear_switch``, and
+    at the start of a budget period; ``launch_plan_stay`` in BP 1, when ACOs launch), switch mid-year with probability ``midyear_switch``, and
     keep their PCP at January with probability ``pcp_stay`` when the plan is unchanged.
     """
     pop, cal = cfg.population, cfg.calendar
@@ -144,7 +144,8 @@ def _monthly_plans(cfg: Config, world: World, rng: np.random.Generator, eligible
         year, cols = cal.first_year + y, slice(y * N_MONTHS_PER_YEAR, (y + 1) * N_MONTHS_PER_YEAR)
         bp = bp_of_month[cols].max()
         fresh = chooser.plans(year, bp, eligible)
-        stay = (prev_plan >= 0) & (rng.random(n) < pop["plan_stay"])
+        p_stay = pop["launch_plan_stay"] if bp == 1 else pop["plan_stay"]
+        stay = (prev_plan >= 0) & (rng.random(n) < p_stay)
         plan1 = np.where(stay, prev_plan, fresh)
         keep_pcp = (plan1 == prev_plan) & (prev_pcp >= 0) & (rng.random(n) < pop["pcp_stay"])
         pcp1 = np.where(keep_pcp, prev_pcp, chooser.pcps(plan1, bp))
