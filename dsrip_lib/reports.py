@@ -48,4 +48,5 @@ class ReportSpec:
 
 
 REPORTS: dict[str, ReportSpec] = {
+    "attribution": ReportSpec("notebooks/attribution.ipynb", "dsrip_lib.attribution:AttributionOptions"),
 }
