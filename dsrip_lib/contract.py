@@ -161,27 +161,36 @@ class TableSpec:
 # -- bounds from the program calendar -------------------------------------------------------
 @dataclass(frozen=True)
 class Bounds:
-    """The program's data window and period numbers that bound the contract's values."""
+    """What the program definition says about the contract's values: the data window, the
+    budget-period numbers and, for programs with ACO payments, the ACO categories."""
 
     first_day: dt.date
     last_day: dt.date
     budget_periods: tuple[int, ...]
     sfys: tuple[int, ...]
+    safety_net_categories: tuple[int, ...] | None = None
+    model_risk_tracks: tuple[tuple[str, int | None], ...] | None = None
 
     @classmethod
     def from_program(cls, program) -> Bounds:
-        """Bounds of a program: from its baseline year to the end of its last budget period.
+        """Bounds of a program: data from its baseline year to the end of its last budget period;
+        safety-net categories and model/risk-track pairs from its ACO payment exhibits.
 
         References
         ----------
-        MassHealth DSRIP Protocol, Sec 3.1.1 (Exhibit 2), Sec 3.1.2 (Exhibit 3), Sec 5.2.1.2 (baseline year).
+        MassHealth DSRIP Protocol, Sec 3.1.1 (Exhibit 2), Sec 3.1.2 (Exhibit 3), Sec 5.2.1.2 (baseline year),
+        Sec 4.4.1 (Exhibit 7, safety-net categories; Exhibit 8, ACO models and risk tracks).
         """
         cal = program.calendar
         periods = [p for kind in cal.budget_period_schedules for p in cal.budget_periods(kind)]
         first_day = min([cal.baseline_period.start, *(p.start for p in periods)])
         last_day = max(p.end for p in periods)
+        aco = program.aco_payments
         return cls(first_day=first_day, last_day=last_day, budget_periods=tuple(cal.period_numbers),
-                   sfys=tuple(range(cal.sfy_of(first_day), cal.sfy_of(last_day) + 1)))
+                   sfys=tuple(range(cal.sfy_of(first_day), cal.sfy_of(last_day) + 1)),
+                   safety_net_categories=None if aco is None else tuple(sorted(aco.safety_net_adjustment)),
+                   model_risk_tracks=None if aco is None else tuple((m.model, m.risk_track)
+                                                                     for m in aco.model_adjustments))
 
     @property
     def years(self) -> tuple[int, ...]:
@@ -222,6 +231,34 @@ def _present_iff(column: str, condition: Callable[[pd.DataFrame], pd.Series], de
 def _le_or_null(low: str, high: str) -> RowRule:
     return RowRule(f"{low} <= {high}", (low, high),
                    lambda df: (df[low] <= df[high]).fillna(True))
+
+
+def _risk_track_rule(pairs: tuple[tuple[str, int | None], ...] | None) -> tuple[RowRule, ...]:
+    """An ACO's risk track is one its model offers (null for a model without tracks).
+
+    References
+    ----------
+    MassHealth DSRIP Protocol, Sec 4.4.1 and Exhibit 8 (ACO model and risk-track PMPM adjustment).
+    """
+    if pairs is None:
+        return ()
+    tracks: dict[str, list[int | None]] = {}
+    for model, track in pairs:
+        tracks.setdefault(model, []).append(track)
+
+    def allowed(df: pd.DataFrame) -> pd.Series:
+        ok = df["entity_type"] != "aco"
+        for model, options in tracks.items():
+            of_model = df["aco_model"] == model
+            ok |= of_model & df["risk_track"].isin([t for t in options if t is not None])
+            if None in options:
+                ok |= of_model & df["risk_track"].isna()
+        return ok
+
+    shown = "; ".join(f"{m}: {', '.join('null' if t is None else str(t) for t in sorted(ts, key=lambda t: t or 0))}"
+                      for m, ts in sorted(tracks.items()))
+    return (RowRule(f"an ACO's risk_track is one of its model's ({shown})",
+                    ("aco_model", "risk_track", "entity_type"), allowed),)
 
 
 @functools.lru_cache
@@ -282,7 +319,8 @@ def table_specs(bounds: Bounds) -> dict[str, TableSpec]:
             Col("name", STRING),
             Col("aco_model", STRING, nullable=True, checks=(_isin(ACO_MODELS),)),
             Col("risk_track", INT, nullable=True, checks=(_ge(1),)),
-            Col("safety_net_category", INT, nullable=True, checks=(_ge(1),)),
+            Col("safety_net_category", INT, nullable=True, checks=(
+                _ge(1) if bounds.safety_net_categories is None else _isin(bounds.safety_net_categories),)),
             Col("mco_id", STRING, nullable=True),
             Col("join_budget_period", INT, checks=(bp,)),
         ), row_rules=(
@@ -292,6 +330,7 @@ def table_specs(bounds: Bounds) -> dict[str, TableSpec]:
                     ("risk_track", "safety_net_category", "entity_type"),
                     lambda df: (df["entity_type"] == "aco").fillna(False)
                     | (df["risk_track"].isna() & df["safety_net_category"].isna())),
+            *_risk_track_rule(bounds.model_risk_tracks),
             _present_iff("mco_id", lambda df: df["aco_model"] == "C",
                          "mco_id is given exactly for model C ACOs", "aco_model"),
         ), foreign_keys=(ForeignKey("mco_id", "entities", "entity_id", ("mco",)),)),

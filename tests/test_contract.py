@@ -38,7 +38,7 @@ def valid_frames() -> dict[str, pd.DataFrame]:
         "entities": pd.DataFrame({
             "entity_id": ["ACO1", "ACO2", "MCO1", "CP1"], "entity_type": ["aco", "aco", "mco", "cp_bh"],
             "name": ["One", "Two", "Plan", "Partner"], "aco_model": ["A", "C", None, None],
-            "risk_track": pd.array([1, 2, None, None], dtype="Int64"),
+            "risk_track": pd.array([None, 2, None, None], dtype="Int64"),
             "safety_net_category": pd.array([1, None, None, None], dtype="Int64"),
             "mco_id": [None, "MCO1", None, None], "join_budget_period": [0, 1, 0, 0]}),
         "providers": pd.DataFrame({
@@ -114,6 +114,13 @@ BREAKAGES = {
     "aco-eligible 'other'": ("enrollment", lambda f: f.assign(aco_eligible=True),
                              "enrollment.parquet", "aco_eligible, eligibility_group",
                              "aco_eligible is false when eligibility_group is 'other'", "1 row", "member_id='M3'"),
+    "risk track its ACO model lacks (Exhibit 8)": (
+        "entities", lambda f: f.assign(risk_track=pd.array([1, 2, None, None], dtype="Int64")),
+        "entities.parquet", "aco_model, risk_track, entity_type",
+        "an ACO's risk_track is one of its model's (A: null; B: 1, 2; C: 1, 2, 3)", "1 row", "entity_id='ACO1'"),
+    "safety-net category outside Exhibit 7": (
+        "entities", lambda f: f.assign(safety_net_category=pd.array([6, None, None, None], dtype="Int64")),
+        "entities.parquet", "safety_net_category", "one of 1, 2, 3, 4, 5", "1 row", "safety_net_category=6"),
     "duplicate grain": ("enrollment", lambda f: pd.concat([f, f.iloc[[0, 0]]]),
                         "enrollment.parquet", "member_id, month", "unique (the table's grain)",
                         "3 rows share 1 key", "member_id='01060', month=2018-01-01: 3 rows"),
