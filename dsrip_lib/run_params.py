@@ -35,6 +35,7 @@ class RunParams(BaseModel):
     options: dict[str, dict[str, Any]] = {}
     reports_dir: Path = Path("reports")
     execution_timeout: int = Field(600, gt=0, description="seconds one cell may run")
+    max_workers: int = Field(2, ge=1, description="reports executed at once (each in its own process)")
 
     @field_validator("reports", mode="before")
     @classmethod

@@ -13,7 +13,9 @@ import shutil
 import sys
 import tempfile
 import uuid
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 
 import nbformat
@@ -132,9 +134,10 @@ def _run(params: RunParams, params_file: Path, root: Path, reports: list[_Report
     staging = Path(tempfile.mkdtemp(prefix=f".staging-{params.run_id}-", dir=params.reports_dir))
     staging.chmod(0o755)  # mkdtemp makes it private; the published run directory is for readers
     final = params.reports_dir / params.run_id
+    jobs = [_Job.of(report, params, root, staging, final) for report in reports]
     try:
-        for report in reports:
-            record.reports[report.name] = _execute_and_export(report, params, root, staging, final)
+        for job, report_record in zip(jobs, _execute_all(jobs, params.max_workers)):
+            record.reports[job.name] = report_record
         record.finish(staging / manifest.MANIFEST_FILE)
         _promote(staging, final)
     finally:
@@ -142,58 +145,89 @@ def _run(params: RunParams, params_file: Path, root: Path, reports: list[_Report
     return [final / f"{report.name}.html" for report in reports]
 
 
-def _execute_and_export(report: _Report, params: RunParams, root: Path, staging: Path, final: Path) -> dict:
+@dataclass(frozen=True)
+class _Job:
+    """Everything a worker process needs to execute and export one report (picklable)."""
+
+    name: str
+    notebook: Path
+    parameters: dict
+    timeout: int
+    root: Path
+    staging: Path
+    final: Path
+
+    @classmethod
+    def of(cls, report: _Report, params: RunParams, root: Path, staging: Path, final: Path) -> _Job:
+        parameters = {
+            "run_id": params.run_id,
+            "program": params.program,
+            "data_dir": str(params.data_dir),
+            "backend": params.backend,
+            **params.report_options(report.name).model_dump(mode="json"),
+            "output_dir": str(staging / f".{report.name}.published"),
+        }
+        return cls(report.name, report.notebook, parameters, params.execution_timeout, root, staging, final)
+
+
+def _execute_all(jobs: list[_Job], max_workers: int) -> list[dict]:
+    """Run the jobs, up to ``max_workers`` at a time in fresh (spawned) processes; the first failure stops the rest."""
+    if len(jobs) == 1 or max_workers == 1:
+        return [_execute_and_export(job) for job in jobs]
+    pool = ProcessPoolExecutor(max_workers=min(max_workers, len(jobs)), mp_context=get_context("spawn"))
+    try:
+        futures = [pool.submit(_execute_and_export, job) for job in jobs]
+        for future in as_completed(futures):
+            future.result()  # raises the first failure
+        return [future.result() for future in futures]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _execute_and_export(job: _Job) -> dict:
     import papermill
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-    sidecars = staging / f".{report.name}.published"
-    executed = staging / f"{report.name}.ipynb"
-    parameters = {
-        "run_id": params.run_id,
-        "program": params.program,
-        "data_dir": str(params.data_dir),
-        "backend": params.backend,
-        **params.report_options(report.name).model_dump(mode="json"),
-        "output_dir": str(sidecars),
-    }
+    sidecars = Path(job.parameters["output_dir"])
+    executed = job.staging / f"{job.name}.ipynb"
     try:
         papermill.execute_notebook(
-            str(report.notebook),
+            str(job.notebook),
             str(executed),
-            parameters=parameters,
+            parameters=job.parameters,
             kernel_name=KERNEL_NAME,
             kernel_manager_class=_kernel_manager_class(),
-            cwd=str(root),
-            execution_timeout=params.execution_timeout,
+            cwd=str(job.root),
+            execution_timeout=job.timeout,
             report_mode=True,
             progress_bar=False,
             log_output=False,
         )
     except papermill.PapermillExecutionError as exc:
-        problem = f"{exc.ename}: {exc.evalue}"
-        raise ReportError(_describe_failure(report, _source_index(report.notebook, exc.cell_index), exc.source, problem)) from None
+        index, problem = _source_index(job.notebook, exc.cell_index), f"{exc.ename}: {exc.evalue}"
+        raise ReportError(_describe_failure(job, index, exc.source, problem)) from None
     except CellTimeoutError:
         index, source = _last_started_cell(executed)
-        problem = f"timed out after {params.execution_timeout} s (execution_timeout)"
-        raise ReportError(_describe_failure(report, _source_index(report.notebook, index), source, problem)) from None
+        problem = f"timed out after {job.timeout} s (execution_timeout)"
+        raise ReportError(_describe_failure(job, _source_index(job.notebook, index), source, problem)) from None
     except DeadKernelError as exc:
-        raise ReportError(f"report {report.name}: the kernel died: {exc}") from None
+        raise ReportError(f"report {job.name}: the kernel died: {exc}") from None
 
     nb = nbformat.read(executed, as_version=4)
-    _stabilise(nb, final / executed.name)
+    _stabilise(nb, job.final / executed.name)
     nbformat.write(nb, executed)
-    title = f"{report.name} — {params.run_id}"
+    title = f"{job.name} — {job.parameters['run_id']}"
     try:
         html = export.export_html(nb, title)
-        (staging / f"{report.name}.html").write_text(html, encoding="utf-8")
-        export.export_pdf(html, staging / f"{report.name}.pdf")
+        (job.staging / f"{job.name}.html").write_text(html, encoding="utf-8")
+        export.export_pdf(html, job.staging / f"{job.name}.pdf")
     except ValueError as exc:
-        raise ReportError(f"report {report.name}: {exc}") from None
+        raise ReportError(f"report {job.name}: {exc}") from None
     tables, values = read_published(sidecars)
-    export.write_workbook(tables, staging / f"{report.name}.xlsx")
-    export.write_results(values, staging / f"{report.name}.results.json")
+    export.write_workbook(tables, job.staging / f"{job.name}.xlsx")
+    export.write_results(values, job.staging / f"{job.name}.results.json")
     shutil.rmtree(sidecars, ignore_errors=True)
-    return manifest.report_record(report.notebook, root, nb, parameters, staging, report.name)
+    return manifest.report_record(job.notebook, job.root, nb, job.parameters, job.staging, job.name)
 
 
 def _stabilise(nb: nbformat.NotebookNode, final_path: Path) -> None:
@@ -229,12 +263,12 @@ def _source_index(notebook: Path, index: int | None) -> int | None:
     return index - 1 if index > injected_at else index
 
 
-def _describe_failure(report: _Report, index: int | None, source: str, problem: str) -> str:
+def _describe_failure(job: _Job, index: int | None, source: str, problem: str) -> str:
     lines = source.strip().splitlines()
     excerpt = "\n".join(f"    {line}" for line in lines[:8]) + ("\n    ..." if len(lines) > 8 else "")
     where = f"cell {index} (counting from 0)" if index is not None else "a cell"
     return (
-        f"report {report.name} ({report.notebook}): {where} failed: {problem}\n"
+        f"report {job.name} ({job.notebook}): {where} failed: {problem}\n"
         f"{excerpt}\n"
         "no report directory was written"
     )

@@ -31,6 +31,7 @@ from dsrip_lib.run_params import load_run_params
 FIXTURES = Path(__file__).parent / "fixtures"
 DEMO_DATA = FIXTURES / "demo_data"
 REPORT_FILES = {"demo.ipynb", "demo.html", "demo.pdf", "demo.xlsx", "demo.results.json", "manifest.json"}
+LARGE_FILES = {name.replace("demo.", "large.") for name in REPORT_FILES - {"manifest.json"}}
 
 
 class DemoOptions(BaseModel):
@@ -46,6 +47,7 @@ class BrokenOptions(BaseModel):
 FIXTURE_REPORTS = {
     "demo": reports.ReportSpec(notebook=str(FIXTURES / "demo.ipynb"), options=f"{__name__}:DemoOptions"),
     "broken": reports.ReportSpec(notebook=str(FIXTURES / "broken.ipynb"), options=f"{__name__}:BrokenOptions"),
+    "large": reports.ReportSpec(notebook=str(FIXTURES / "demo.ipynb"), options=f"{__name__}:DemoOptions"),
 }
 
 
@@ -170,14 +172,16 @@ def test_timeout_raises_and_keeps_the_previous_run_whole(registry, tmp_path):
 
 @pytest.fixture(scope="module")
 def two_runs(registry, tmp_path_factory):
-    """``dsrip report`` (every registered report) then ``dsrip run demo`` with the same parameters.
+    """``dsrip report`` (every registered report: ``demo`` and ``large``, the same notebook with
+    other options, in two worker processes) then ``dsrip run demo`` (in-process) with the same
+    parameters.
 
     Returns the bytes of each file after the first run, and the run directory after the second.
     """
     directory = tmp_path_factory.mktemp("runs")
-    params = write_params(directory)
+    params = write_params(directory, options={"large": {"min_members": 100}})
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(reports, "REPORTS", {"demo": FIXTURE_REPORTS["demo"]})
+        mp.delitem(reports.REPORTS, "broken")
         first = runner.run_all(params, {})
     run_dir = directory / "reports" / "t"
     first_bytes = {path.name: path.read_bytes() for path in run_dir.iterdir()}
@@ -186,10 +190,11 @@ def two_runs(registry, tmp_path_factory):
 
 
 def test_run_directory_holds_every_output_and_nothing_else(two_runs):
-    assert two_runs["first"] == [two_runs["run_dir"] / "demo.html"]
-    assert two_runs["second"] == two_runs["run_dir"] / "demo.html"
-    assert set(two_runs["first_bytes"]) == REPORT_FILES
-    assert {path.name for path in two_runs["run_dir"].iterdir()} == REPORT_FILES
+    run_dir = two_runs["run_dir"]
+    assert two_runs["first"] == [run_dir / "demo.html", run_dir / "large.html"]
+    assert set(two_runs["first_bytes"]) == REPORT_FILES | LARGE_FILES
+    assert two_runs["second"] == run_dir / "demo.html"
+    assert {path.name for path in run_dir.iterdir()} == REPORT_FILES  # the second run replaced the first whole
     assert _leftovers(two_runs["run_dir"].parent) == ["t"]  # no staging or replaced directory
 
 
@@ -273,10 +278,11 @@ def test_workbook_holds_published_tables_with_small_cells_suppressed(two_runs):
         assert rows[record["group_id"]]["member_months"] == pytest.approx(record["member_months"])
 
 
-def test_results_json_holds_the_headline_numbers(two_runs):
-    results = json.loads((two_runs["run_dir"] / "demo.results.json").read_text(encoding="utf-8"))
-    total = int(pd.read_csv(DEMO_DATA / "groups.csv")["members"].sum())
-    assert results == {"total_members": {"value": total, "description": "members in all groups"}}
+def test_results_json_holds_the_headline_numbers_under_each_reports_options(two_runs):
+    members = pd.read_csv(DEMO_DATA / "groups.csv")["members"]
+    for name, total in [("demo.results.json", members.sum()), ("large.results.json", members[members >= 100].sum())]:
+        results = json.loads(two_runs["first_bytes"][name])
+        assert results == {"total_members": {"value": int(total), "description": "members in all groups"}}
 
 
 def test_executed_notebook_has_a_stable_injected_cell_id(two_runs):
