@@ -31,8 +31,8 @@ class StratumScores:
     """Within-stratum scores of every row, grouped by cell (one cell = one test x stratum).
 
     Row arrays are in sorted order (by cell, then value); ``cell_start`` gives each cell's
-    first position and the ``table`` row of the same index describes it. ``rank2`` is twice the mid-rank, an integer, which the exact method
-    needs to place score sums on a lattice.
+    first position and the ``table`` row of the same index describes it. ``rank2`` is twice
+    the mid-rank, an integer, which the exact method needs to place score sums on a lattice.
     """
 
     cell_start: np.ndarray
@@ -419,4 +419,6 @@ def van_elteren_many(
     ----------
     MassHealth DSRIP Protocol, Sec 5.2.1.3 and Appendix C step 3(a), Exhibit A6.
     """
-    return cmh_mean_score_many(data, value, group, stratum, test, first=first, scores="modridit", alternative=alternative)
+    return cmh_mean_score_many(
+        data, value, group, stratum, test, first=first, scores="modridit", alternative=alternative
+    )

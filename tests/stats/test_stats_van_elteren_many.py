@@ -26,7 +26,9 @@ def _long_table(seed: int) -> pd.DataFrame:
             )
         )
     # a domain whose two periods never share an ACO: not testable
-    parts.append(pd.DataFrame({"domain": "untestable", "aco": ["X", "Y"], "period": ["current", "pooled"], "score": 0.5}))
+    parts.append(
+        pd.DataFrame({"domain": "untestable", "aco": ["X", "Y"], "period": ["current", "pooled"], "score": 0.5})
+    )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -34,7 +36,9 @@ def _long_table(seed: int) -> pd.DataFrame:
 @pytest.mark.parametrize("scores", ["modridit", "rank", "table"])
 def test_many_equals_one_test_per_id(alternative, scores):
     df = _long_table(5)
-    many = cmh_mean_score_many(df, "score", "period", "aco", "domain", first="current", scores=scores, alternative=alternative)
+    many = cmh_mean_score_many(
+        df, "score", "period", "aco", "domain", first="current", scores=scores, alternative=alternative
+    )
     assert list(many.index) == sorted(df["domain"].unique())
     for domain, part in df.groupby("domain"):
         one = cmh_mean_score(part, "score", "period", "aco", first="current", scores=scores, alternative=alternative)
