@@ -68,11 +68,17 @@ class AttributionOptions(BaseModel):
     @field_validator("plurality_tie_break")
     @classmethod
     def _complete_tie_break(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if sorted(value) != sorted(TieBreak.__args__):
-            raise ValueError(
-                f"plurality_tie_break must list each of {TieBreak.__args__} once, got {value}"
-            )
-        return value
+        try:
+            return check_tie_break(value)
+        except ParameterError as exc:  # pydantic reports ValueErrors with the field's location
+            raise ValueError(str(exc)) from None
+
+
+def check_tie_break(tie_break: tuple[str, ...]) -> tuple[str, ...]:
+    """The tie-break order, checked to name every tie-break exactly once (so no tie is left to row order)."""
+    if sorted(tie_break) != sorted(TieBreak.__args__):
+        raise ParameterError(f"tie_break must list each of {TieBreak.__args__} once, got {tuple(tie_break)}")
+    return tuple(tie_break)
 
 
 def snapshot_date(month: ir.DateValue, day: SnapshotDay = "last") -> ir.DateValue:
@@ -200,8 +206,7 @@ def plurality_attribution(
     """
     if lookback_months < 1:
         raise ParameterError(f"lookback_months must be >= 1, got {lookback_months}")
-    if sorted(tie_break) != sorted(TieBreak.__args__):
-        raise ParameterError(f"tie_break must list each of {TieBreak.__args__} once, got {tie_break}")
+    check_tie_break(tie_break)
     # window bounds as date literals (not date - interval, a timestamp on DuckDB that
     # stops the filter being pushed into the Parquet scan)
     as_of_lit = ibis.literal(as_of, type="date")
