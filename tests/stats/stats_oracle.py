@@ -66,12 +66,12 @@ def urininc() -> pd.DataFrame:
     return pd.DataFrame(records, columns=["therapy", "stratum", "change"])
 
 
-def _stratum_terms(x: np.ndarray, is_first: np.ndarray) -> tuple[np.ndarray, float, float] | None:
-    """Modified ridit scores, E and V of one stratum, or None when it carries no information."""
+def _stratum_terms(x: np.ndarray, is_first: np.ndarray, ridit: bool = True) -> tuple[np.ndarray, float, float] | None:
+    """Modified ridit (or rank) scores, E and V of one stratum, or None when it carries no information."""
     n, n1 = len(x), int(is_first.sum())
     if n1 in (0, n) or np.unique(x).size == 1:
         return None
-    a = rankdata(x) / (n + 1)
+    a = rankdata(x) / (n + 1) if ridit else rankdata(x)
     return a, n1 * a.mean(), n1 * (n - n1) / (n * (n - 1)) * ((a - a.mean()) ** 2).sum()
 
 
@@ -88,12 +88,14 @@ def van_elteren_by_hand(df: pd.DataFrame, value: str, group: str, stratum: str, 
     return t, var
 
 
-def enumerate_null(df: pd.DataFrame, value: str, group: str, stratum: str, first) -> tuple[np.ndarray, float]:
+def enumerate_null(
+    df: pd.DataFrame, value: str, group: str, stratum: str, first, ridit: bool = True
+) -> tuple[np.ndarray, float]:
     """Every equally likely value of T under within-stratum relabelling, and the observed T."""
     support, observed = np.zeros(1), 0.0
     for _, part in df.groupby(stratum):
         x, is_first = part[value].to_numpy(float), (part[group] == first).to_numpy()
-        terms = _stratum_terms(x, is_first)
+        terms = _stratum_terms(x, is_first, ridit)
         if terms is None:
             continue
         a, expected, _ = terms

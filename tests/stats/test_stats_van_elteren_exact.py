@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
-from stats_oracle import enumerate_null, tables
+from stats_oracle import LEHMANN, enumerate_null, tables
 
 from dsrip_lib.errors import ParameterError
 from dsrip_lib.stats import cmh_mean_score, van_elteren
@@ -15,16 +16,16 @@ from dsrip_lib.stats.exact import subset_sum_distribution
 
 
 @settings(max_examples=40, deadline=None)
-@given(tables(max_strata=3, max_per_group=4))
-def test_exact_pvalues_equal_brute_force_enumeration(df):
-    support, observed = enumerate_null(df, "y", "g", "s", "A")
+@given(tables(max_strata=3, max_per_group=4), st.sampled_from(["modridit", "rank"]))
+def test_exact_pvalues_equal_brute_force_enumeration(df, scores):
+    support, observed = enumerate_null(df, "y", "g", "s", "A", ridit=scores == "modridit")
     tol = 1e-9
     for alternative, hits in [
         ("two-sided", np.abs(support) >= abs(observed) - tol),
         ("greater", support >= observed - tol),
         ("less", support <= observed + tol),
     ]:
-        res = van_elteren(df, "y", "g", "s", first="A", method="exact", alternative=alternative)
+        res = cmh_mean_score(df, "y", "g", "s", first="A", scores=scores, method="exact", alternative=alternative)
         if not res.testable:
             assert np.isnan(res.pvalue)
             continue
@@ -49,6 +50,13 @@ def test_monte_carlo_agrees_with_exact_within_its_error(df):
     assume(exact.testable)
     mc = van_elteren(df, "y", "g", "s", first="A", method="permutation", n_resamples=4000, random_state=11)
     assert abs(mc.pvalue - exact.pvalue) <= 4.5 * mc.pvalue_mc_se + 1 / (mc.n_resamples + 1)
+
+
+def test_lehmann_exact_pvalue_by_enumeration():
+    support, observed = enumerate_null(LEHMANN, "consumption", "treatment", "block", 2)
+    assert len(support) == 2 * 3 * 3 * 20  # C(2,1) C(3,1) C(3,1) C(6,3) labellings
+    res = van_elteren(LEHMANN, "consumption", "treatment", "block", first=2, method="exact", alternative="greater")
+    assert_allclose(res.pvalue, np.mean(support >= observed - 1e-12), rtol=1e-12)
 
 
 def test_monte_carlo_is_reproducible_with_random_state():
