@@ -9,8 +9,8 @@ Validation is built to run at state scale within a few GiB of memory:
 * cross-row rules (unique grain, foreign keys, non-overlapping PCP-assignment spans) are SQL
   run by an in-process DuckDB over the files, which spills to disk instead of holding tables.
 
-Date bounds and budget-period numbers come from the program definition's calendar; the code
-sets are the contract's own vocabulary.
+Date bounds, budget-period numbers, safety-net categories and ACO risk tracks come from the
+program definition; the code sets are the contract's own vocabulary.
 """
 
 from __future__ import annotations
@@ -34,10 +34,12 @@ import pyarrow.csv as arrow_csv
 import pyarrow.parquet as pq
 
 from dsrip_lib.errors import InputValidationError
+from dsrip_lib.program import load_program
 
 DOC = "docs/data_contract.md"
 BATCH_ROWS = 250_000
 MAX_EXAMPLES = 5
+FILE = "(file)"  # the "column" of a problem with a whole file
 # DuckDB's budget for the cross-row checks; beyond it, it spills to a temporary directory.
 DUCKDB_MEMORY_LIMIT = "2GB"
 
@@ -73,8 +75,13 @@ class Kind:
         return pd.ArrowDtype(self.canonical)
 
 
-STRING = Kind("string", arrow.string(), lambda t: arrow.types.is_string(t) or arrow.types.is_large_string(t)
-              or arrow.types.is_string_view(t))
+def _is_string(t: arrow.DataType) -> bool:
+    if arrow.types.is_dictionary(t):  # e.g. a pandas Categorical
+        return _is_string(t.value_type)
+    return arrow.types.is_string(t) or arrow.types.is_large_string(t) or arrow.types.is_string_view(t)
+
+
+STRING = Kind("string", arrow.string(), _is_string)
 DATE = Kind("date", arrow.date32(), arrow.types.is_date)
 BOOL = Kind("bool", arrow.bool_(), arrow.types.is_boolean)
 INT = Kind("int", arrow.int64(), arrow.types.is_integer)
@@ -426,7 +433,6 @@ def table_specs(bounds: Bounds) -> dict[str, TableSpec]:
     return {s.name: s for s in specs}
 
 
-
 # -- locating and reading files ---------------------------------------------------------------
 def locate(data_dir: str | Path, name: str) -> Path | None:
     """The file of table ``name`` in ``data_dir``: ``<name>.parquet`` (a file or a directory of
@@ -458,8 +464,6 @@ def read_csv(path: str | Path, name: str, program=None) -> arrow.Table:
 
 
 def _bounds(program) -> Bounds:
-    from dsrip_lib.program import load_program
-
     if program is None or isinstance(program, (str, Path)):
         program = load_program() if program is None else load_program(program)
     return Bounds.from_program(program)
@@ -481,7 +485,7 @@ class Problem:
         self.examples.extend(examples[: MAX_EXAMPLES - len(self.examples)])
 
     def __str__(self) -> str:
-        head = f"  - column {self.column}: rule \"{self.rule}\""
+        head = f"  - rule \"{self.rule}\"" if self.column == FILE else f"  - column {self.column}: rule \"{self.rule}\""
         if self.count:
             head += f": {self.count:,} row{'s' * (self.count != 1)}{self.detail}"
         return "\n".join([head + (", e.g." if self.examples and self.count else ""),
@@ -555,6 +559,9 @@ def _to_frame(batch: arrow.RecordBatch | arrow.Table, spec: TableSpec, usable: s
     return frame
 
 
+_PANDERA_CHECK_NAMES = {"not_nullable": "not null"}
+
+
 def _check_frame(frame: pd.DataFrame, schema: pa.DataFrameSchema, spec: TableSpec, file: str, part: str,
                  problems: _Problems) -> None:
     try:
@@ -565,7 +572,8 @@ def _check_frame(frame: pd.DataFrame, schema: pa.DataFrameSchema, spec: TableSpe
         is_rule = cases["schema_context"] == "DataFrameSchema"
         cases.loc[is_rule, "column"] = cases.loc[is_rule, "check"].map({r.description: ", ".join(r.columns)
                                                                          for r in spec.row_rules})
-        cases["column"] = cases["column"].fillna("(all)")
+        cases["column"] = cases["column"].fillna(FILE)
+        cases["check"] = cases["check"].replace(_PANDERA_CHECK_NAMES)
         for (column, check), group in cases.groupby(["column", "check"], sort=False):
             rows = pd.Index(group["index"].dropna().unique())
             if rows.empty:  # a check that could not run at all: show pandera's reason
@@ -591,7 +599,7 @@ def _check_rows(location: Path, spec: TableSpec, label: str, problems: _Problems
     """Row rules of every file of a table; returns (rows, checkable columns, the CSV's table)."""
     files = table_files(location)
     if not files:
-        problems.add(label, "(all)", "a Parquet directory holds at least one part file")
+        problems.add(label, FILE, "a Parquet directory holds at least one part file")
         return 0, set(), None
     total, usable_all, csv_table = 0, set(spec.column_names), None
     for path in files:
@@ -601,13 +609,15 @@ def _check_rows(location: Path, spec: TableSpec, label: str, problems: _Problems
             batches, schema = _open_batches(path, spec)
             usable = _usable_columns(schema, spec, label, problems)
             usable_all &= usable
-            total = _check_batches((kept.append(b) or b for b in batches), spec, usable, label, part, total, problems)
+            if path.suffix == ".csv":
+                batches = (kept.append(b) or b for b in batches)
+            total = _check_batches(batches, spec, usable, label, part, total, problems)
         except (arrow.ArrowException, OSError) as exc:
             column = _csv_column(str(exc), path)
             if column:  # a CSV value that does not parse as its column's type
                 problems.add(label, column, f"type {_kind_of(spec, column)}", examples=[f"{part}{exc}"])
             else:
-                problems.add(label, "(all)", f"readable {path.suffix[1:]}", examples=[f"{part}{exc}"])
+                problems.add(label, FILE, f"readable {path.suffix[1:]}", examples=[f"{part}{exc}"])
             usable_all = set()  # cross-row rules wait until the table can be read
             continue
         if path.suffix == ".csv":
@@ -810,11 +820,11 @@ def validate_dir(path: str | Path, program=None) -> str:
         location = locate(data_dir, name)
         if location is None:
             if spec.required:
-                problems.add(f"{name}.parquet", "(all)", f"required table is missing (no {name}.parquet or {name}.csv)")
+                problems.add(f"{name}.parquet", FILE, f"required table is missing (no {name}.parquet or {name}.csv)")
             continue
         label = location.name + ("/" if location.is_dir() else "")
         if location.suffix == ".parquet" and (data_dir / f"{name}.csv").exists():
-            problems.add(label, "(all)", f"one file per table: remove {name}.parquet or {name}.csv")
+            problems.add(label, FILE, f"one file per table: remove {name}.parquet or {name}.csv")
         rows, usable, csv_tables[name] = _check_rows(location, spec, label, problems)
         found[name] = _Found(label, rows, usable)
     with _duckdb() as con:

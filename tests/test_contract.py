@@ -145,7 +145,7 @@ BREAKAGES = {
     "extra column": ("providers", lambda f: f.assign(zip="01060"),
                      "providers.parquet", "zip", "unexpected column", "", ""),
     "null in a required column": ("claims", lambda f: f.assign(paid_amount=[1.0, None, 2.0]),
-                                  "claims.parquet", "paid_amount", "not_nullable", "1 row", "claim_id='C2'"),
+                                  "claims.parquet", "paid_amount", "not null", "1 row", "claim_id='C2'"),
     # NaN (not null) needs Arrow: pandas writes NaN as null
     "NaN money": ("claims", lambda f: pa.Table.from_pandas(f, preserve_index=False).set_column(
         6, "paid_amount", pa.array([1.0, 2.0, float("nan")])),
@@ -247,6 +247,7 @@ def test_parquet_and_csv_of_one_table_is_ambiguous(tmp_path):
 def test_validate_table_in_memory():
     frames = valid_frames()
     validate_table("enrollment", frames["enrollment"])
+    validate_table("enrollment", frames["enrollment"].astype({"plan_type": "category"}))  # dictionary strings
     bad = pd.concat([frames["enrollment"], frames["enrollment"].iloc[[0]]])
     with pytest.raises(InputValidationError, match=r"(?s)enrollment \(test\).*2 rows share 1 key"):
         validate_table("enrollment", bad, source="enrollment (test)")
