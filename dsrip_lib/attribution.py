@@ -65,6 +65,12 @@ class AttributionOptions(BaseModel):
     plurality_tie_break: tuple[TieBreak, ...] = ("most_recent_visit", "provider_id")
     flow_periods: tuple[int, int] | None = None
 
+    @field_validator("plurality_tie_break", "flow_periods", mode="before")
+    @classmethod
+    def _split_comma_list(cls, value: object) -> object:
+        # `-p options.attribution.flow_periods=3,4` arrives as one string
+        return [item.strip() for item in value.split(",")] if isinstance(value, str) else value
+
     @field_validator("plurality_tie_break")
     @classmethod
     def _complete_tie_break(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -72,6 +78,14 @@ class AttributionOptions(BaseModel):
             return check_tie_break(value)
         except ParameterError as exc:  # pydantic reports ValueErrors with the field's location
             raise ValueError(str(exc)) from None
+
+
+    @field_validator("flow_periods")
+    @classmethod
+    def _ordered_periods(cls, value: tuple[int, int] | None) -> tuple[int, int] | None:
+        if value is not None and value[0] >= value[1]:
+            raise ValueError(f"flow_periods must be an earlier then a later budget period, got {value}")
+        return value
 
 
 def check_tie_break(tie_break: tuple[str, ...]) -> tuple[str, ...]:

@@ -254,6 +254,12 @@ def test_options_validate_and_reject_unknown_keys():
         AttributionOptions(lookback=12)
     with pytest.raises(ValidationError):
         AttributionOptions(plurality_tie_break=("provider_id", "provider_id"))
+    with pytest.raises(ValidationError, match="earlier"):
+        AttributionOptions(flow_periods=(4, 3))
+    # command-line overrides arrive as strings
+    opts = AttributionOptions(flow_periods="3, 4", plurality_tie_break="provider_id,most_recent_visit")
+    assert opts.flow_periods == (3, 4)
+    assert opts.plurality_tie_break == ("provider_id", "most_recent_visit")
 
 
 # -- flows --------------------------------------------------------------------
