@@ -67,7 +67,9 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def report_record(notebook: Path, root: Path, nb: nbformat.NotebookNode, parameters: dict, staging: Path, name: str) -> dict:
+def report_record(
+    notebook: Path, root: Path, nb: nbformat.NotebookNode, parameters: dict, staging: Path, name: str
+) -> dict:
     """One report's entry: its notebook, injected parameters, output hashes and per-cell timings."""
     cells = []
     for index, cell in enumerate(nb.cells):

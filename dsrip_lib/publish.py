@@ -46,7 +46,7 @@ def suppress_small_cells(df: pd.DataFrame, counts: list[str]) -> pd.DataFrame:
         values = pd.to_numeric(df[col], errors="raise")
         if (values < 0).any():
             raise ValueError(f"count column {col!r} holds negative values")
-        small = (values > 0) & (values < SMALL_CELL_BELOW)
+        small = ((values > 0) & (values < SMALL_CELL_BELOW)).fillna(False).astype(bool)  # a missing count stays missing
         out[col] = values.astype(object).where(~small, SUPPRESSED)
     return out
 
@@ -58,6 +58,8 @@ def _display_value(value: object, fmt: str | None) -> str:
         return ""
     if fmt is not None:
         return fmt.format(value)
+    if isinstance(value, pd.Timestamp) and value == value.normalize():
+        return value.date().isoformat()
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, numbers.Integral):
@@ -71,7 +73,8 @@ def _table_html(df: pd.DataFrame, caption: str, formats: dict[str, str], counts:
     numeric = [pd.api.types.is_numeric_dtype(df[col]) or col in formats or col in counts for col in df.columns]
 
     def cell(tag: str, text: str, is_numeric: bool) -> str:
-        return f'<{tag} class="num">{html.escape(text)}</{tag}>' if is_numeric else f"<{tag}>{html.escape(text)}</{tag}>"
+        attrs = ' class="num"' if is_numeric else ""
+        return f"<{tag}{attrs}>{html.escape(text)}</{tag}>"
 
     head = "".join(cell("th", str(col), num) for col, num in zip(df.columns, numeric))
     rows = "".join(
@@ -148,7 +151,8 @@ class Publisher:
         if identifiers:
             raise ValueError(f"table {name!r} holds member-level identifier column(s) {identifiers}")
         published = suppress_small_cells(df.reset_index(drop=True), list(counts))
-        self._display({"text/html": _table_html(published, caption, formats or {}, list(counts)), "text/plain": caption})
+        table_html = _table_html(published, caption, formats or {}, list(counts))
+        self._display({"text/html": table_html, "text/plain": caption})
         if self.output_dir is not None:
             self._tables = [entry for entry in self._tables if entry["name"] != name]
             path = self.output_dir / "tables" / f"{name}.pkl"

@@ -38,6 +38,13 @@ def test_exactly_counts_one_to_ten_are_suppressed(values):
     assert out["other"].tolist() == values  # only the named count columns
 
 
+def test_missing_counts_stay_missing():
+    df = pd.DataFrame({"n": pd.array([3, None, 50], dtype="Int64"), "f": [float("nan"), 3.0, 20.0]})
+    out = suppress_small_cells(df, ["n", "f"])
+    assert out["n"][0] == SUPPRESSED and out["n"][1] is pd.NA and out["n"][2] == 50
+    assert math.isnan(out["f"][0]) and out["f"][1] == SUPPRESSED and out["f"][2] == 20.0
+
+
 def test_fractional_counts_below_eleven_are_suppressed_and_negatives_refused():
     out = suppress_small_cells(pd.DataFrame({"avg": [0.0, 0.4, 10.6, 11.0]}), ["avg"])
     assert out["avg"].tolist() == [0.0, SUPPRESSED, SUPPRESSED, 11.0]
@@ -57,6 +64,8 @@ def test_table_displays_and_records_the_suppressed_table(tmp_path, shown):
     assert f'<td class="num">{SUPPRESSED}</td>' in html and '<td class="num">1,234</td>' in html
     assert '<td class="num">4</td>' not in html
     assert "<td>01060</td>" in html  # identifiers stay text, leading zero kept
+    Publisher().table("months", pd.DataFrame({"month": pd.to_datetime(["2018-01-01"])}), caption="m")
+    assert "<td>2018-01-01</td>" in shown[1]["text/html"]
 
     tables, values = read_published(tmp_path)
     assert values == {}
