@@ -12,17 +12,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dsrip_lib.contract import EXCLUSION_CATEGORIES, PROVIDER_TYPES, SERVICE_CATEGORIES
 from dsrip_lib.synth.config import N_MONTHS_PER_YEAR, Config
-from dsrip_lib.synth.entities import PROVIDER_TYPES, World
+from dsrip_lib.synth.entities import World
 from dsrip_lib.synth.population import Block
 
-SERVICE_CATEGORIES = ("inpatient", "outpatient", "emergency", "primary_care", "specialist", "behavioral_health",
-                      "pharmacy", "ltss", "other")
 PROVIDER_TYPE_OF_CATEGORY = {"inpatient": "hospital", "outpatient": "hospital", "emergency": "hospital",
                              "primary_care": "pcp", "specialist": "specialist",
                              "behavioral_health": "behavioral_health", "pharmacy": "pharmacy", "ltss": "ltss",
                              "other": "other"}
-EXCLUSION_CATEGORIES = ("hep_c_drug", "high_cost_drug", "ltss", "dsrip", "quality_incentive", "admin")
 PRIMARY_CARE = SERVICE_CATEGORIES.index("primary_care")
 MAX_VISITS = 15
 NON_VISIT_PRIMARY_CARE = 0.1  # share of primary-care lines that are not E&M visits (e.g. immunisation)

@@ -2,7 +2,7 @@
 
 The calibration is data, not code: magnitudes live in ``params/synth/synth.yaml`` (cited in
 ``docs/synthetic_data.md``) and the ACO measure slate in ``params/synth/aco_measures.yaml``.
-Protocol schedules (calendar, adoption targets and threshold) come from the program definition.
+Protocol numbers (calendar, exhibits, thresholds, quality domains) come from the program definition.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from dsrip_lib.contract import NOT_ACO_ELIGIBLE_GROUP
 from dsrip_lib.errors import ParameterError
 from dsrip_lib.program import Program, load_program
 
@@ -40,6 +41,7 @@ class Profile:
     cp_ltss: int
     csas: int
     members_per_pcp: int
+    late_joiners: int
 
     @property
     def n_blocks(self) -> int:
@@ -60,7 +62,7 @@ def get_profile(name: str) -> Profile:
         If no such profile is configured.
     """
     profiles = _read_yaml("synth.yaml")["profiles"]
-    if name not in profiles:
+    if not isinstance(name, str) or name not in profiles:
         raise ParameterError(
             f"unknown synthetic profile {name!r}; expected one of {', '.join(profiles)} "
             f"({PARAMS_DIR / 'synth.yaml'})"
@@ -69,8 +71,9 @@ def get_profile(name: str) -> Profile:
 
 
 @dataclass(frozen=True)
-class Calendar:
-    """The month grid of the synthetic state and the ACO budget periods on it.
+class MonthGrid:
+    """The months of the synthetic state (baseline year to the last budget period) and the ACO
+    budget periods on them.
 
     References
     ----------
@@ -83,7 +86,7 @@ class Calendar:
     budget_periods: dict[int, tuple[dt.date, dt.date]]
 
     @classmethod
-    def from_program(cls, program: Program) -> Calendar:
+    def from_program(cls, program: Program) -> MonthGrid:
         periods = program.calendar.budget_periods("aco")
         first = program.calendar.baseline_period.start
         last = max(p.end for p in periods)
@@ -139,14 +142,26 @@ class Config:
     calibration: dict[str, Any]
     measures: dict[str, Any]
     program: Program
-    calendar: Calendar
+    calendar: MonthGrid
 
     @classmethod
     def load(cls, profile: str) -> Config:
+        """The configuration of ``profile``; the measure slate's domains must be the program's.
+
+        Raises
+        ------
+        ParameterError
+            Unknown profile, or a slate domain the program definition does not have.
+        """
+        prof = get_profile(profile)
         program = load_program()
-        calibration = _read_yaml("synth.yaml")
-        return cls(get_profile(profile), calibration, _read_yaml("aco_measures.yaml"), program,
-                   Calendar.from_program(program))
+        measures = _read_yaml("aco_measures.yaml")
+        domains = {d.key for d in program.quality_domains or []}
+        unknown = {m["domain"] for m in measures["measures"]} - domains
+        if unknown:
+            raise ParameterError(f"{PARAMS_DIR / 'aco_measures.yaml'}: domains {sorted(unknown)} are not quality "
+                                 f"domains of program {program.name!r} ({sorted(domains)})")
+        return cls(prof, _read_yaml("synth.yaml"), measures, program, MonthGrid.from_program(program))
 
     @property
     def population(self) -> dict[str, Any]:
@@ -168,10 +183,6 @@ class Config:
     def quality(self) -> dict[str, Any]:
         return self.calibration["quality"]
 
-    @property
-    def protocol(self) -> dict[str, Any]:
-        return self.calibration["protocol"]
-
     @cached_property
     def groups(self) -> list[str]:
         return list(self.population["eligibility_groups"])
@@ -179,3 +190,7 @@ class Config:
     def group_param(self, key: str) -> np.ndarray:
         """One calibration value per eligibility group, in ``groups`` order."""
         return np.array([self.population["eligibility_groups"][g][key] for g in self.groups], dtype=float)
+
+    def aco_eligible(self, group: np.ndarray) -> np.ndarray:
+        """Whether members of each eligibility-group index are ACO-eligible (Sec 5.2.1.1)."""
+        return np.array(self.groups)[group] != NOT_ACO_ELIGIBLE_GROUP

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from dsrip_lib.contract import PCC_PLAN_ID, PROVIDER_TYPES
 from dsrip_lib.synth.config import Config
 
 PLAN_TYPE_OF_MODEL = {"A": "aco_a", "B": "aco_b"}
-PCC_PLAN_ID = "PCC"
-PROVIDER_TYPES = ("pcp", "specialist", "hospital", "behavioral_health", "ltss", "pharmacy", "other")
+# provider types that can be paid under an APM or participate in an ACO (Sec 5.2.1.1); PCPs first
+APM_PROVIDER_TYPES = ("pcp", "specialist", "hospital", "behavioral_health")
 NPI_BASE = 1_000_000_000
 ACO_SIZE_SIGMA = 0.7  # lognormal spread of ACO sizes (synthetic_magnitudes.md 1: 5k-150k around 50k)
 
@@ -99,12 +100,22 @@ def _ids(prefix: str, n: int) -> np.ndarray:
     return np.array([f"{prefix}{i + 1:02d}" for i in range(n)], dtype=object)
 
 
+def _exact_share(rng: np.random.Generator, among: np.ndarray, share: float) -> np.ndarray:
+    """A random subset of exactly round(share x n) of the ``among`` providers: with a dozen
+    hospitals, independent draws would make the adoption paths swing from seed to seed."""
+    idx = np.flatnonzero(among)
+    out = np.zeros(len(among), dtype=bool)
+    out[rng.permutation(idx)[: int(round(share * len(idx)))]] = True
+    return out
+
+
 def build_world(cfg: Config, rng: np.random.Generator) -> World:
     """Draw the organisations of a synthetic state.
 
-    ACO sizes are lognormal; each model C ACO contracts with one MCO (round robin); ACOs join
-    in the Preparation Budget Period except, in profiles with more than six ACOs, the last
-    model B ACO, which joins in BP 2 (a late joiner). PCPs are split between ACOs (in
+    ACO sizes are lognormal; risk tracks (Exhibit 8) and safety-net categories (Exhibit 7) are
+    drawn from the program's; each model C ACO contracts with one MCO (round robin); ACOs join
+    in the Preparation Budget Period except the profile's ``late_joiners`` last model B ACOs,
+    which join in ``late_join_budget_period``. PCPs are split between ACOs (in
     proportion to size) and non-ACO practices; some are community health centres; APM
     arrangements follow ``params/synth/synth.yaml`` so that all three adoption paths occur.
 
@@ -122,14 +133,15 @@ def build_world(cfg: Config, rng: np.random.Generator) -> World:
     weight /= weight.sum()
     first_bp = np.ones(n_aco, dtype=int)
     join_bp = np.zeros(n_aco, dtype=int)
-    late = np.flatnonzero(models == "B")
-    if n_aco > 6 and len(late):
-        join_bp[late[-1]] = first_bp[late[-1]] = 2
+    late = np.flatnonzero(models == "B")[len(np.flatnonzero(models == "B")) - prof.late_joiners:]
+    join_bp[late] = first_bp[late] = cfg.calibration["late_join_budget_period"]
     aco_mco = np.full(n_aco, -1)
     c_idx = np.flatnonzero(models == "C")
     aco_mco[c_idx] = np.arange(len(c_idx)) % prof.mcos
-    risk_track = np.where(models == "A", rng.choice([2, 3], n_aco, p=[0.3, 0.7]), rng.choice([1, 2], n_aco))
-    safety_net = rng.choice([1, 2, 3], n_aco, p=[0.4, 0.35, 0.25])
+    aco_pay = cfg.program.aco_payments
+    tracks = {m: [a.risk_track for a in aco_pay.model_adjustments if a.model == m] for m in set(models)}
+    risk_track = [tracks[m][rng.integers(len(tracks[m]))] for m in models]
+    safety_net = rng.choice(sorted(aco_pay.safety_net_adjustment), n_aco)
 
     cp_ids = np.concatenate([_ids("BHCP", prof.cp_bh), _ids("LTSSCP", prof.cp_ltss)])
     cp_is_ltss = np.arange(len(cp_ids)) >= prof.cp_bh
@@ -156,20 +168,25 @@ def build_world(cfg: Config, rng: np.random.Generator) -> World:
     counts |= {t: max(int(round(n_pcp * r)), 3) for t, r in pc["per_pcp"].items()}
     ptype = np.concatenate([np.full(counts[t], i) for i, t in enumerate(PROVIDER_TYPES)])
     n_prov = len(ptype)
-    is_pcp = ptype == 0
+    is_pcp = ptype == PROVIDER_TYPES.index("pcp")
     # ACO participation: PCPs by ACO size (every ACO gets at least two); others by a share
     p_aco = np.full(n_prov, -1)
     pcp_idx = np.flatnonzero(is_pcp)
     n_aco_pcp = int(round(pc["aco_pcp_share"] * n_pcp))
     per_aco = np.maximum(2, np.floor(weight * (n_aco_pcp - 2 * n_aco)).astype(int) + 2)
     p_aco[pcp_idx[: per_aco.sum()]] = np.repeat(np.arange(n_aco), per_aco)
-    other = ~is_pcp & np.isin(ptype, [1, 2, 3]) & (rng.random(n_prov) < pc["aco_other_share"])
+    other = np.zeros(n_prov, dtype=bool)
+    for t in APM_PROVIDER_TYPES[1:]:
+        other |= _exact_share(rng, ptype == PROVIDER_TYPES.index(t), pc["aco_other_share"])
     p_aco[other] = rng.choice(n_aco, other.sum(), p=weight)
-    chc = is_pcp & (rng.random(n_prov) < pc["chc_share"])
+    chc = _exact_share(rng, is_pcp, pc["chc_share"])
     in_aco = p_aco >= 0
-    apm_p = np.where(is_pcp, np.where(in_aco, pc["apm_aco_pcp"], pc["apm_non_aco_pcp"]),
-                     np.where(in_aco, pc["apm_aco_other"], pc["apm_non_aco_other"]))
-    apm = (rng.random(n_prov) < apm_p) & np.isin(ptype, [0, 1, 2, 3])
+    apm = np.zeros(n_prov, dtype=bool)
+    for t in APM_PROVIDER_TYPES:
+        of_type = ptype == PROVIDER_TYPES.index(t)
+        kind = "pcp" if t == "pcp" else "other"
+        apm |= _exact_share(rng, of_type & in_aco, pc[f"apm_aco_{kind}"])
+        apm |= _exact_share(rng, of_type & ~in_aco, pc[f"apm_non_aco_{kind}"])
     npi = np.array([str(NPI_BASE + 7 * i + 3) for i in range(n_prov)], dtype=object)
     providers = pd.DataFrame({
         "npi": npi, "provider_type": np.array(PROVIDER_TYPES)[ptype], "is_chc": chc,

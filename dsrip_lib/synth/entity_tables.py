@@ -152,13 +152,15 @@ def survey_scores(cfg: Config, world: World, rng: np.random.Generator, member_mo
 
 def flexible_services(cfg: Config, world: World, rng: np.random.Generator,
                       member_months: np.ndarray) -> pd.DataFrame:
-    """Quarterly flexible-services reimbursement requests of each ACO (one or more per quarter).
+    """Quarterly flexible-services reimbursement requests of each ACO (one or more a quarter),
+    around the ACO's allotment (member-months x the Exhibit 9 PMPM), partly approved.
 
     References
     ----------
     MassHealth DSRIP Protocol, Sec 4.4.2 and Exhibit 9 (flexible services allotments).
     """
     pay = cfg.calibration["payments"]
+    pmpm = cfg.program.aco_payments.flexible_services_pmpm_usd
     rows = []
     for bp in _performance_periods(cfg):
         for a in range(len(world.aco_ids)):
@@ -166,8 +168,8 @@ def flexible_services(cfg: Config, world: World, rng: np.random.Generator,
                 continue
             for quarter in range(1, QUARTERS + 1):
                 n_req = 1 + rng.poisson(1.0)
-                total = member_months[a, bp] / QUARTERS * pay["flexible_services_request_pmpm"]
-                requested = total * rng.dirichlet(np.ones(n_req)) * rng.uniform(0.6, 1.2)
+                allotment = member_months[a, bp] / QUARTERS * pmpm[bp]
+                requested = allotment * rng.uniform(*pay["flexible_services_requested"]) * rng.dirichlet(np.ones(n_req))
                 approved = requested * rng.uniform(*pay["flexible_services_approved"], n_req)
                 rows += [(world.aco_ids[a], bp, quarter, float(r), float(ap)) for r, ap in zip(requested, approved)]
     df = pd.DataFrame(rows, columns=["aco_id", "budget_period", "quarter", "amount_requested", "amount_approved"])
@@ -176,31 +178,31 @@ def flexible_services(cfg: Config, world: World, rng: np.random.Generator,
 
 
 def dsti_payments(cfg: Config) -> pd.DataFrame:
-    """DSTI glide-path payments by hospital and SFY, paid as scheduled.
+    """DSTI glide-path payments by hospital (its name) and SFY, paid as scheduled.
 
     References
     ----------
     MassHealth DSRIP Protocol, Sec 4.4.3 and Exhibit 10.
     """
-    proto = cfg.protocol
-    rows = [(hospital, proto["dsti_first_sfy"] + i, amount * USD_PER_MUSD)
-            for hospital, amounts in proto["dsti_glide_path_musd"].items() for i, amount in enumerate(amounts)]
+    aco = cfg.program.aco_payments
+    rows = [(aco.dsti_hospital_names[key], int(sfy), amount * USD_PER_MUSD)
+            for key, by_sfy in aco.dsti_glide_path_by_sfy.rows.items() for sfy, amount in by_sfy.items()]
     return pd.DataFrame(rows, columns=["hospital", "sfy", "amount"])
 
 
 def statewide_investments(cfg: Config, rng: np.random.Generator) -> pd.DataFrame:
-    """Spending on each statewide investment initiative per budget period (Prep is half a year).
+    """Spending on each statewide investment initiative per budget period: the Exhibit 15 amount
+    of each demonstration year, spread over budget periods by shared months, partly spent.
 
     References
     ----------
-    MassHealth DSRIP Protocol, Sec 4.6 and Exhibit 15 (the eight initiatives).
+    MassHealth DSRIP Protocol, Sec 4.6 and Exhibit 15 (by demonstration year = SFY).
     """
-    low, high = cfg.calibration["payments"]["statewide_investment_musd"]
+    program = cfg.program
+    spent = cfg.calibration["payments"]["statewide_investment_spent"]
+    first_sfy = program.calendar.first_demonstration_sfy
     rows = []
-    for name in cfg.protocol["statewide_investments"]:
-        yearly = rng.uniform(low, high)
-        for bp, (start, end) in cfg.calendar.budget_periods.items():
-            months = (end.year - start.year) * N_MONTHS_PER_YEAR + end.month - start.month + 1
-            amount = yearly * months / N_MONTHS_PER_YEAR * rng.uniform(0.7, 1.3) * USD_PER_MUSD
-            rows.append((name, bp, amount))
+    for name, by_dy in program.funding.statewide_investments_by_dy.rows.items():
+        by_bp = program.calendar.split_sfy_amounts({first_sfy + dy - 1: v for dy, v in by_dy.items()})
+        rows += [(name, bp, amount * rng.uniform(*spent) * USD_PER_MUSD) for bp, amount in by_bp.items()]
     return pd.DataFrame(rows, columns=["investment", "budget_period", "amount"])

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from dsrip_lib.synth import entity_tables as et
-from dsrip_lib.synth.claims import EXCLUSION_CATEGORIES, SERVICE_CATEGORIES, Claims, cost_level, simulate_claims
+from dsrip_lib.contract import EXCLUSION_CATEGORIES, SERVICE_CATEGORIES
+from dsrip_lib.synth.claims import Claims, cost_level, simulate_claims
 from dsrip_lib.synth.config import Config
 from dsrip_lib.synth.entities import World, build_world
 from dsrip_lib.synth.population import Block, cp_engagement, simulate_block
@@ -39,7 +40,7 @@ class _Totals:
         flat = block.aco[aco_bp] * self.n_bp + np.broadcast_to(bp, block.aco.shape)[aco_bp]
         self.member_months += np.bincount(flat, minlength=self.member_months.size).reshape(self.member_months.shape)
         year = np.arange(cal.n_months) // 12
-        eligible = (np.array(self.cfg.groups)[block.group] != "other")[:, None] & block.enrolled
+        eligible = self.cfg.aco_eligible(block.group)[:, None] & block.enrolled
         masks = [eligible, block.aco >= 0, block.aco == losing_aco, (block.aco >= 0) & (block.aco != losing_aco)]
         included = claims.exclusion < 0
         for k, mask in enumerate(masks):
@@ -64,7 +65,7 @@ def _write_block(writer: TableWriter, cfg: Config, world: World, block: Block, c
     groups = np.array(cfg.groups)
     writer.write("enrollment", {
         "member_id": strings(block.member_id, row), "month": cal.months[month],
-        "eligibility_group": strings(groups, block.group[row]), "aco_eligible": groups[block.group[row]] != "other",
+        "eligibility_group": strings(groups, block.group[row]), "aco_eligible": cfg.aco_eligible(block.group[row]),
         "plan_type": strings(world.plan_type, plan), "plan_id": strings(world.plan_id, plan),
         "aco_id": strings(world.aco_ids, world.plan_aco[plan]),
         "chc_pcp": (eff >= 0) & world.provider_chc[np.maximum(eff, 0)],
@@ -129,7 +130,7 @@ def _truth(cfg: Config, seed: int, world: World, plants: et.Plants, totals: _Tot
     c, eff = cfg.costs, cfg.effects
     years = cfg.calendar.first_year + np.arange(cfg.calendar.n_years)
     level = cost_level(cfg)
-    target = cfg.protocol["trended_pmpm_growth"]
+    target = cfg.program.state_accountability.spending_growth.trend_rate
     worse = eff["worsening_domain"]
     return {
         "schema_version": SCHEMA_VERSION,

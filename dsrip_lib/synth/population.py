@@ -60,7 +60,7 @@ def _draw_members(cfg: Config, rng: np.random.Generator, offset: int, n: int):
     first = np.datetime64(cfg.calendar.first_month, "D")
     birth = first - np.round(age * DAYS_PER_YEAR).astype("timedelta64[D]") - np.timedelta64(1, "D")
     female = rng.random(n) < cfg.group_param("female")[group]
-    other = np.array(cfg.groups)[group] == "other"
+    other = ~cfg.aco_eligible(group)
     dual = other & ((age >= 65) | (rng.random(n) < pop["dual_share_under_65_other"]))
     member_id = np.array([f"M{offset + i:08d}" for i in range(n)], dtype=object)
     return member_id, group, birth, female, dual, rng.standard_normal(n)
@@ -205,7 +205,7 @@ def simulate_block(cfg: Config, world: World, rng: np.random.Generator, offset: 
     """
     member_id, group, birth, female, dual, frailty = _draw_members(cfg, rng, offset, n)
     enrolled = _enrollment_spells(cfg, rng, n)
-    eligible = np.array(cfg.groups)[group] != "other"
+    eligible = cfg.aco_eligible(group)
     plan, pcp = _monthly_plans(cfg, world, rng, eligible)
     plan = np.where(enrolled, plan, -1)
     pcp = np.where(enrolled, pcp, -1)

@@ -32,7 +32,7 @@ def block_adoption(cfg: Config, world: World, block: Block, claims: Claims) -> d
     MCO-administered ACOs by PCP assignment).
     """
     threshold = cfg.program.adoption_apm_share_threshold
-    eligible = np.array(cfg.groups)[block.group] != "other"
+    eligible = cfg.aco_eligible(block.group)
     plan_type = np.append(world.plan_type, "none")
     pcp_model = np.append(np.append(world.aco_model, "")[world.provider_aco], "")
     pcp_apm = np.append(world.provider_apm, False)
