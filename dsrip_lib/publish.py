@@ -135,7 +135,7 @@ class Publisher:
         name
             Sheet name: letters, digits, space, ``_`` or ``-``, at most 31 characters.
         df
-            The table; a non-default index becomes leading columns.
+            The table; a named index becomes leading columns, an unnamed one is dropped.
         caption
             One sentence saying what the table shows.
         counts
@@ -145,7 +145,10 @@ class Publisher:
         """
         if not _SHEET_NAME.match(name):
             raise ValueError(f"table name {name!r}: use 1-31 letters, digits, spaces, '_' or '-'")
-        if not isinstance(df.index, pd.RangeIndex):
+        # Excel sheet names ignore case
+        if self.output_dir is not None and name.lower() in {entry["name"].lower() for entry in self._tables}:
+            raise ValueError(f"table name {name!r} is already published in this report")
+        if any(level is not None for level in df.index.names):  # a named index is data; a row number is not
             df = df.reset_index()
         identifiers = sorted(IDENTIFIER_COLUMNS & {str(col) for col in df.columns})
         if identifiers:
@@ -154,7 +157,6 @@ class Publisher:
         table_html = _table_html(published, caption, formats or {}, list(counts))
         self._display({"text/html": table_html, "text/plain": caption})
         if self.output_dir is not None:
-            self._tables = [entry for entry in self._tables if entry["name"] != name]
             path = self.output_dir / "tables" / f"{name}.pkl"
             published.to_pickle(path)
             self._tables.append({"name": name, "caption": caption, "file": str(path.relative_to(self.output_dir))})
@@ -164,6 +166,8 @@ class Publisher:
         """Record a headline number for ``results.json``; NaN, inf and non-numbers are refused."""
         number = _finite_number(name, value)
         if self.output_dir is not None:
+            if name in self._values:
+                raise ValueError(f"value {name!r} is already published in this report")
             self._values[name] = {"value": number, "description": description}
             self._save_index()
 

@@ -84,11 +84,25 @@ def test_table_refuses_member_identifiers_and_bad_sheet_names(tmp_path, shown):
     assert shown == []
 
 
-def test_named_index_becomes_a_column(tmp_path, shown):
+def test_named_index_becomes_a_column_and_row_numbers_are_dropped(tmp_path, shown):
     pub = Publisher(tmp_path)
-    pub.table("t", pd.DataFrame({"n": [20, 30]}, index=pd.Index(["a", "b"], name="aco")), caption="x")
-    [(_, _, frame)] = read_published(tmp_path)[0]
-    assert list(frame.columns) == ["aco", "n"]
+    pub.table("named", pd.DataFrame({"n": [20, 30]}, index=pd.Index(["a", "b"], name="aco")), caption="x")
+    filtered = pd.DataFrame({"n": [5, 20, 30]}).query("n > 10")  # index [1, 2]: row numbers, not data
+    pub.table("filtered", filtered, caption="y")
+    (_, _, named), (_, _, unnamed) = read_published(tmp_path)[0]
+    assert list(named.columns) == ["aco", "n"] and named["aco"].tolist() == ["a", "b"]
+    assert list(unnamed.columns) == ["n"] and unnamed["n"].tolist() == [20, 30]
+
+
+def test_a_name_is_published_once(tmp_path, shown):
+    pub = Publisher(tmp_path)
+    pub.table("Members", pd.DataFrame({"n": [20]}), caption="x")
+    with pytest.raises(ValueError, match="already published"):
+        pub.table("members", pd.DataFrame({"n": [30]}), caption="y")
+    pub.value("total", 1, description="d")
+    with pytest.raises(ValueError, match="already published"):
+        pub.value("total", 2, description="d")
+    assert len(shown) == 1
 
 
 @pytest.mark.parametrize("bad", [float("nan"), math.inf, -math.inf, np.float64("nan"), pd.NA])
