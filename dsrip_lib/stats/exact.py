@@ -10,6 +10,7 @@ distributions, placed on a common integer lattice.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -100,12 +101,11 @@ def exact_pvalue(cells: StratumScores, scores: str, alternative: str) -> tuple[f
     weights = [lcm // s["q"] for s in strata]
     common = math.gcd(*weights)
     weights = [w // common for w in weights]
-    support = sum(w * s["span"] for w, s in zip(weights, strata)) + 1
-    work = sum(len(s["k"]) * (s["m"] + 1) * (s["span"] + 1) for s in strata)
-    reach = 1  # lattice length after each convolution; each costs min(nnz) x length
+    work = sum(len(s["k"]) * (s["m"] + 1) * (s["span"] + 1) for s in strata)  # shift algorithm
+    support = 1  # lattice length after each convolution, which costs about min(non-zeros) x length
     for w, s in zip(weights, strata):
-        work += min(reach, s["span"] + 1) * (reach + w * s["span"])
-        reach += w * s["span"]
+        work += min(support, s["span"] + 1) * (support + w * s["span"])
+        support += w * s["span"]
     if support > MAX_SUPPORT or work > MAX_WORK:
         raise ParameterError(
             f"the exact distribution is too large to compute ({support:,.0f} lattice points, "
@@ -115,7 +115,7 @@ def exact_pvalue(cells: StratumScores, scores: str, alternative: str) -> tuple[f
 
     dist = np.ones(1)
     observed_index = 0
-    expected_index = 0.0
+    expected_index = Fraction(0)  # exact: two-sided ties are decided against it
     for w, s in zip(weights, strata):
         p = subset_sum_distribution(s["k"], s["m"])
         if s["m"] == s["n1"]:
@@ -124,25 +124,36 @@ def exact_pvalue(cells: StratumScores, scores: str, alternative: str) -> tuple[f
             p = p[::-1]
             k1_min = s["total"] - s["span"]
         observed_index += w * (s["observed"] - k1_min)
-        expected_index += w * (s["n1"] * s["total"] / len(s["k"]) - k1_min)
+        expected_index += w * (Fraction(s["n1"] * s["total"], len(s["k"])) - k1_min)
         upsampled = np.zeros(w * s["span"] + 1)
         upsampled[::w] = p
         dist = _convolve(dist, upsampled)
 
     index = np.flatnonzero(dist)
     prob = dist[index]
-    distance = np.abs(index - expected_index)
-    observed_distance = abs(observed_index - expected_index)
-    tol = 1e-9
     if alternative == "greater":
         pvalue = prob[index >= observed_index].sum()
     elif alternative == "less":
         pvalue = prob[index <= observed_index].sum()
     else:
-        pvalue = prob[distance >= observed_distance * (1 - 1e-12) - tol].sum()
+        pvalue = prob[_at_least_as_far(index, observed_index, expected_index)].sum()
     unit = common / lcm
-    null = pd.DataFrame({"t": (index - expected_index) * unit, "probability": prob})
+    null = pd.DataFrame({"t": (index - float(expected_index)) * unit, "probability": prob})
     return float(min(pvalue, 1.0)), null
+
+
+def _at_least_as_far(index: np.ndarray, observed: int, centre: Fraction) -> np.ndarray:
+    """Mask of lattice points with |index - centre| >= |observed - centre|, decided exactly.
+
+    Floats settle every point clearly apart from the threshold; the few within rounding
+    distance of it are compared in exact rational arithmetic.
+    """
+    threshold = abs(observed - centre)
+    gap = np.abs(index - float(centre)) - float(threshold)
+    mask = gap >= 0
+    near = np.flatnonzero(np.abs(gap) < 1e-6)
+    mask[near] = [abs(int(i) - centre) >= threshold for i in index[near]]
+    return mask
 
 
 def _convolve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
