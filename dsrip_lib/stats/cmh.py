@@ -64,12 +64,14 @@ def _cell_value_order(pair: np.ndarray, values: np.ndarray, n_pairs: int) -> np.
     """Row order sorted by cell, then value (the order of tied values is irrelevant).
 
     Same result as ``np.lexsort((values, pair))`` several times faster: numpy's default
-    float sort is vectorised, and its stable sort of 16-bit integers is a radix sort.
+    float sort is vectorised, and its stable sort of 8- or 16-bit integers is a radix sort.
     """
     by_value = np.argsort(values)
     key = pair[by_value]
-    if n_pairs <= np.iinfo(np.uint16).max:
-        key = key.astype(np.uint16)
+    for small in (np.uint8, np.uint16):
+        if n_pairs <= np.iinfo(small).max:
+            key = key.astype(small)
+            break
     return by_value[np.argsort(key, kind="stable")]
 
 
