@@ -65,3 +65,16 @@ def test_many_matches_van_elteren_default_scores():
     many = van_elteren_many(df, "score", "period", "aco", "domain", first="pooled")
     one = van_elteren(df[df["domain"] == "chronic"], "score", "period", "aco", first="pooled")
     assert_allclose(many.loc["chronic", "pvalue"], one.pvalue, rtol=1e-12)
+
+
+@pytest.mark.parametrize("n_pairs", [200, 60_000, 100_000])
+def test_cell_order_is_lexsort_order_for_8_16_and_64_bit_cell_codes(n_pairs):
+    from dsrip_lib.stats.cmh import _cell_value_order
+
+    rng = np.random.default_rng(n_pairs)
+    pair = rng.integers(0, n_pairs, 300_000)
+    values = np.round(rng.normal(size=len(pair)), 1)
+    order = _cell_value_order(pair, values, n_pairs)
+    reference = np.lexsort((values, pair))
+    assert np.array_equal(pair[order], pair[reference])
+    assert np.array_equal(values[order], values[reference])
