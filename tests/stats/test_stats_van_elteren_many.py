@@ -8,6 +8,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from dsrip_lib.stats import cmh_mean_score, cmh_mean_score_many, van_elteren, van_elteren_many
+from dsrip_lib.stats.cmh import _cell_value_order
 
 
 def _long_table(seed: int) -> pd.DataFrame:
@@ -69,8 +70,6 @@ def test_many_matches_van_elteren_default_scores():
 
 @pytest.mark.parametrize("n_pairs", [200, 60_000, 100_000])
 def test_cell_order_is_lexsort_order_for_8_16_and_64_bit_cell_codes(n_pairs):
-    from dsrip_lib.stats.cmh import _cell_value_order
-
     rng = np.random.default_rng(n_pairs)
     pair = rng.integers(0, n_pairs, 300_000)
     values = np.round(rng.normal(size=len(pair)), 1)
