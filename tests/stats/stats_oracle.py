@@ -28,11 +28,9 @@ LEHMANN_SAS_P = 0.09765  # printed to 5 decimals
 # SAS Usage Note 25022, "Van Elteren test for nonparametric two-way analysis"
 # (support.sas.com/kb/25022.html), data from Dmitrienko et al. (2005), Analysis of Clinical
 # Trials Using SAS: percent change in weekly incontinence episodes, two therapies, three strata.
-# Rows as in the note: therapy, stratum, then up to ten values ("." = none). Lines 1-15 and the
-# first seven values of line 16 were read from a stored copy of the note; the rest from a text
-# dump of the book's listing that lost positive values: 31, 131 (stratum 2) and 36, 7 (stratum 3)
-# of the drug group are unconfirmed (see docs/methodology/statistics.md). The tests below do not
-# depend on them: they compare with an independent computation, not with SAS's printed output.
+# Rows as in the note: therapy, stratum, then up to ten values ("." = none). Every line agrees
+# with the datalines of Program 1.9 (p. 16) in the SAS program listing distributed with the book.
+# The tests below compare with an independent computation, not with SAS's printed output.
 _URININC = """
 Placebo 1 -86 -38 43 -100 289 0 -78 38 -80 -25
 Placebo 1 -100 -100 -50 25 -100 -100 -67 0 400 -100
