@@ -28,8 +28,10 @@ _CSS_URL = re.compile(r"""(?:url\(\s*['"]?|@import\s+['"])\s*((?:https?:)?//[^'"
 _LOADING_ATTRS = {"src", "href", "data", "poster", "srcset", "xlink:href"}
 
 
-def export_html(nb: nbformat.NotebookNode, title: str) -> str:
+def export_html(nb: nbformat.NotebookNode, title: str, provenance: str = "") -> str:
     """Self-contained HTML of an executed notebook: code hidden, images inline, nothing from the network.
+
+    ``provenance`` is printed at the foot of the page (code version, inputs fingerprint).
 
     Raises
     ------
@@ -48,7 +50,8 @@ def export_html(nb: nbformat.NotebookNode, title: str) -> str:
     )
     nb = nbformat.from_dict(nb)
     nb.metadata.pop("title", None)  # the title is ours, stable across runs
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    resources = {"metadata": {"name": title}, "dsrip_provenance": provenance}
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
     external = external_resources(body)
     if external:
         raise ValueError(f"HTML of {title!r} would load external resources: {external[:5]}")

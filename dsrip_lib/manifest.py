@@ -105,20 +105,44 @@ class RunRecord:
     reports: dict[str, dict] = field(default_factory=dict)
 
     @classmethod
-    def start(cls, params: RunParams, root: Path, inputs: list[Path]) -> RunRecord:
-        """Record parameters, code versions and the SHA-256 of every input (hashed before execution)."""
+    def start(cls, params: RunParams, root: Path, data_inputs: list[Path], code_inputs: list[Path]) -> RunRecord:
+        """Record parameters, code versions and the SHA-256 of every input (hashed before execution).
+
+        ``data_inputs`` (the data files and the program definition) also get one combined
+        ``data_fingerprint``, printed on every page of the reports.
+        """
+
+        def entry(path: Path) -> dict:
+            return {"path": _display_path(path, root), "sha256": sha256(path), "bytes": Path(path).stat().st_size}
+
+        data = [entry(path) for path in data_inputs]
+        combined = json.dumps([(item["path"], item["sha256"]) for item in data])
         return cls(
             {
                 "run_id": params.run_id,
                 "parameters": params.model_dump(mode="json"),
-                "inputs": [
-                    {"path": _display_path(path, root), "sha256": sha256(path), "bytes": Path(path).stat().st_size}
-                    for path in inputs
-                ],
+                "inputs": data + [entry(path) for path in dict.fromkeys(code_inputs)],
+                "data_fingerprint": hashlib.sha256(combined.encode()).hexdigest(),
                 "packages": _versions(),
                 "git": _git(root),
                 "start": _now(),
             }
+        )
+
+    def provenance(self) -> str:
+        """One line for the foot of each report: code version, program, data and its fingerprint.
+
+        No times, so identical runs still give identical pages.
+        """
+        git = self.body["git"]
+        code = f"commit {git['commit'][:10]}" if git["commit"] else "no git commit"
+        if git["dirty"]:
+            code += " with uncommitted changes"
+        parameters = self.body["parameters"]
+        return (
+            f"dsrip {self.body['packages']['dsrip']}, {code}; run {self.body['run_id']}, program "
+            f"{parameters['program']}, data {parameters['data_dir']} (fingerprint "
+            f"{self.body['data_fingerprint'][:16]}; manifest.json lists the SHA-256 of each input)"
         )
 
     def finish(self, path: Path) -> None:

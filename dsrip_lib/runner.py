@@ -127,14 +127,15 @@ def _run(params: RunParams, params_file: Path, root: Path, reports: list[_Report
         if not report.notebook.is_file():
             raise ParameterError(f"report {report.name}: notebook {report.notebook} not found")
         params.report_options(report.name)
-    inputs = [*manifest.data_files(params.data_dir), params.program_file(), params_file.resolve()]
-    record = manifest.RunRecord.start(params, root, inputs + [r.notebook for r in reports])
+    data_inputs = [*manifest.data_files(params.data_dir), params.program_file()]
+    code_inputs = [params_file.resolve(), *(report.notebook for report in reports)]
+    record = manifest.RunRecord.start(params, root, data_inputs, code_inputs)
 
     params.reports_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".staging-{params.run_id}-", dir=params.reports_dir))
     staging.chmod(0o755)  # mkdtemp makes it private; the published run directory is for readers
     final = params.reports_dir / params.run_id
-    jobs = [_Job.of(report, params, root, staging, final) for report in reports]
+    jobs = [_Job.of(report, params, root, staging, final, record.provenance()) for report in reports]
     try:
         for job, report_record in zip(jobs, _execute_all(jobs, params.max_workers)):
             record.reports[job.name] = report_record
@@ -156,9 +157,10 @@ class _Job:
     root: Path
     staging: Path
     final: Path
+    provenance: str
 
     @classmethod
-    def of(cls, report: _Report, params: RunParams, root: Path, staging: Path, final: Path) -> _Job:
+    def of(cls, report: _Report, params: RunParams, root: Path, staging: Path, final: Path, provenance: str) -> _Job:
         parameters = {
             "run_id": params.run_id,
             "program": params.program,
@@ -167,7 +169,7 @@ class _Job:
             **params.report_options(report.name).model_dump(mode="json"),
             "output_dir": str(staging / f".{report.name}.published"),
         }
-        return cls(report.name, report.notebook, parameters, params.execution_timeout, root, staging, final)
+        return cls(report.name, report.notebook, parameters, params.execution_timeout, root, staging, final, provenance)
 
 
 def _execute_all(jobs: list[_Job], max_workers: int) -> list[dict]:
@@ -218,7 +220,7 @@ def _execute_and_export(job: _Job) -> dict:
     nbformat.write(nb, executed)
     title = f"{job.name} — {job.parameters['run_id']}"
     try:
-        html = export.export_html(nb, title)
+        html = export.export_html(nb, title, job.provenance)
         (job.staging / f"{job.name}.html").write_text(html, encoding="utf-8")
         export.export_pdf(html, job.staging / f"{job.name}.pdf")
     except ValueError as exc:

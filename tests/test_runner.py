@@ -23,7 +23,7 @@ import pytest
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from dsrip_lib import reports, runner
+from dsrip_lib import manifest, reports, runner
 from dsrip_lib.errors import ParameterError, ReportError
 from dsrip_lib.export import external_resources
 from dsrip_lib.run_params import load_run_params
@@ -44,6 +44,7 @@ class BrokenOptions(BaseModel):
     behaviour: Literal["fail", "sleep"] = "fail"
 
 
+PINNED_GIT = {"commit": "0123456789abcdef0123456789abcdef01234567", "dirty": True}
 FIXTURE_REPORTS = {
     "demo": reports.ReportSpec(notebook=str(FIXTURES / "demo.ipynb"), options=f"{__name__}:DemoOptions"),
     "broken": reports.ReportSpec(notebook=str(FIXTURES / "broken.ipynb"), options=f"{__name__}:BrokenOptions"),
@@ -181,11 +182,14 @@ def two_runs(registry, tmp_path_factory):
     directory = tmp_path_factory.mktemp("runs")
     params = write_params(directory, options={"large": {"min_members": 100}})
     with pytest.MonkeyPatch.context() as mp:
-        mp.delitem(reports.REPORTS, "broken")
-        first = runner.run_all(params, {})
-    run_dir = directory / "reports" / "t"
-    first_bytes = {path.name: path.read_bytes() for path in run_dir.iterdir()}
-    second = runner.run_notebook("demo", params, {})
+        # the pages name the commit: pin it, as colleagues may commit to this checkout between the runs
+        mp.setattr(manifest, "_git", lambda root: PINNED_GIT)
+        with pytest.MonkeyPatch.context() as only_good:
+            only_good.delitem(reports.REPORTS, "broken")
+            first = runner.run_all(params, {})
+        run_dir = directory / "reports" / "t"
+        first_bytes = {path.name: path.read_bytes() for path in run_dir.iterdir()}
+        second = runner.run_notebook("demo", params, {})
     return {"first": first, "second": second, "first_bytes": first_bytes, "run_dir": run_dir, "params": params}
 
 
@@ -210,6 +214,8 @@ def test_html_is_self_contained_with_code_hidden(two_runs):
     assert "data:image/png;base64," in html and 'alt="Bar chart of members by group"' in html
     assert "pub.table(" not in html  # inputs are not shown
     assert "<title>demo — t</title>" in html
+    footer = html[html.index('<footer class="dsrip-provenance">') :]
+    assert "commit 0123456789 with uncommitted changes" in footer and f"data {DEMO_DATA} (fingerprint" in footer
 
 
 def _pdf_objects(pdf: bytes) -> bytes:
@@ -251,7 +257,7 @@ def test_manifest_records_code_versions_timings_and_outputs(two_runs):
     manifest = json.loads((two_runs["run_dir"] / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["run_id"] == "t" and manifest["parameters"]["execution_timeout"] == 600
     assert manifest["packages"]["papermill"] == papermill.__version__
-    assert set(manifest["git"]) == {"commit", "dirty"}
+    assert manifest["git"] == PINNED_GIT
     assert manifest["start"] <= manifest["end"]
     demo = manifest["reports"]["demo"]
     assert demo["parameters"]["min_members"] == 0
