@@ -248,47 +248,54 @@ def _scored(measures: pd.DataFrame) -> pd.DataFrame:
     return m
 
 
+def _pooled(scored: pd.DataFrame) -> pd.Series:
+    """Denominator-weighted score per (entity, budget period)."""
+    weighted = (scored["score"] * scored["denominator"]).groupby([scored["entity_id"], scored["budget_period"]]).sum()
+    return weighted / scored.groupby(["entity_id", "budget_period"])["denominator"].sum()
+
+
 def test_improving_aco_rates_rise(tiny_data):
     aco = truth(tiny_data)["effects"]["improving_aco"]["aco_id"]
-    m = _scored(read(tiny_data, "measure_results"))
-    wide = m.pivot_table(index=["entity_id", "measure_id"], columns="budget_period", values="score")
-    change = (wide[5] - wide[1]).dropna().groupby(level="entity_id").mean()
+    pooled = _pooled(_scored(read(tiny_data, "measure_results"))).unstack()
+    change = pooled[5] - pooled[1]
     assert change[aco] > 0.08
     assert change[aco] > change.drop(aco).max()
-    util = read(tiny_data, "utilization")
+
+
+def test_improving_aco_avoidable_utilization_falls(small_data):
+    planted = truth(small_data)["effects"]["improving_aco"]
+    util = read(small_data, "utilization")
     ratio = util.groupby(["entity_id", "budget_period"])[["observed", "expected"]].sum()
-    ratio = ratio["observed"] / ratio["expected"]
-    assert ratio[aco, 5] < ratio[aco, 1]
+    ratio = (ratio["observed"] / ratio["expected"])[planted["aco_id"]]
+    assert ratio[5] / ratio[1] < 1 - 2 * planted["utilization_ratio_decline_per_bp"]
 
 
 def test_worsening_domain_dips_in_its_budget_period(tiny_data):
     planted = truth(tiny_data)["effects"]["worsening_domain"]
     bp = planted["budget_period"]
     m = _scored(read(tiny_data, "measure_results"))
-    m = m[m["measure_id"].isin(planted["measure_ids"])]
-    pooled = (m["score"] * m["denominator"]).groupby(m["budget_period"]).sum() / m.groupby("budget_period")[
-        "denominator"].sum()
+    pooled = _pooled(m[m["measure_id"].isin(planted["measure_ids"])].assign(entity_id="all"))["all"]
     assert pooled[bp] < pooled[bp - 1] - 0.04
     assert pooled[bp] < pooled[bp + 1] - 0.04
 
 
-def test_losing_aco_costs_more_from_its_budget_period(small_data):
+def test_losing_aco_costs_more_than_its_risk_from_its_budget_period(small_data, member_years):
+    """Log of cost over risk score, full years in one ACO: the losing ACO against the others,
+    performance years against BP 1 (a difference in differences)."""
     planted = truth(small_data)["effects"]["losing_aco"]
     enr = read(small_data, "enrollment")
-    claims = read(small_data, "claims")
-    claims = claims[claims["exclusion_category"].isna()]
-    claims["month"] = pd.to_datetime(claims["service_date"]).dt.to_period("M").dt.to_timestamp().dt.date
-    enr = enr[enr["plan_type"].isin(["aco_a", "aco_b"])]
-    spend = enr.merge(claims, on=["member_id", "month"], how="left").groupby(
-        ["aco_id", "month"])["paid_amount"].sum()
-    months = enr.groupby(["aco_id", "month"]).size()
-    frame = pd.DataFrame({"spend": spend, "months": months}).reset_index()
-    frame["late"] = bp_of(pd.to_datetime(frame["month"])) >= planted["from_budget_period"]
-    frame["losing"] = frame["aco_id"] == planted["aco_id"]
-    sums = frame[bp_of(pd.to_datetime(frame["month"])) >= 1].groupby(["losing", "late"])[["spend", "months"]].sum()
-    pmpm = sums["spend"] / sums["months"]
-    relative_change = (pmpm[True, True] / pmpm[True, False]) / (pmpm[False, True] / pmpm[False, False])
-    assert relative_change > 1 + (planted["cost_multiplier"] - 1) / 3
+    enr["year"] = pd.to_datetime(enr["month"]).dt.year
+    in_aco = enr[enr["aco_id"].notna()].groupby(["member_id", "year"])["aco_id"].agg(["first", "nunique", "size"])
+    in_aco = in_aco[(in_aco["nunique"] == 1) & (in_aco["size"] == 12)]["first"].rename("aco_id")
+    risk = read(small_data, "risk_scores").set_index(["member_id", "year"])["risk_score"]
+    df = member_years.set_index(["member_id", "year"]).join(in_aco, how="inner").join(risk)
+    df = df[df["cost"] > 0].reset_index()
+    df["log_ratio"] = np.log(df["cost"] / df["risk_score"])
+    df["late"] = bp_of(pd.to_datetime(df["year"].astype(str) + "-01-01")) >= planted["from_budget_period"]
+    df["losing"] = df["aco_id"] == planted["aco_id"]
+    mean = df.groupby(["losing", "late"])["log_ratio"].mean()
+    did = (mean[True, True] - mean[True, False]) - (mean[False, True] - mean[False, False])
+    assert did > np.log(planted["cost_multiplier"]) / 3
 
 
 def test_spending_trend_is_under_the_target(small_data, member_years):

@@ -33,15 +33,17 @@ class Plants:
 
 
 def choose_plants(world: World) -> Plants:
-    """The largest ACO improves its quality; the largest other model A or B ACO (among those with
-    members from BP 1) runs losses.
+    """The largest model A or B ACO with members from BP 1 runs losses; the largest other ACO
+    improves its quality.
 
-    Large ACOs give the reports enough members to see the effects in the small profiles; the
-    losing ACO is enrolment-based (A/B) so its members are visible in ``enrollment.aco_id``.
+    Large ACOs let the effects show in the small profiles; the losing ACO is enrolment-based
+    (A/B) so that its members are visible in ``enrollment.aco_id``.
     """
     order = np.argsort(-world.aco_weight, kind="stable")
-    losing = [a for a in order[1:] if world.aco_model[a] != "C" and world.aco_first_bp[a] == world.aco_first_bp.min()]
-    return Plants(improving_aco=int(order[0]), losing_aco=int(losing[0]))
+    early = world.aco_first_bp == world.aco_first_bp.min()
+    losing = next(a for a in order if world.aco_model[a] != "C" and early[a])
+    improving = next(a for a in order if a != losing)
+    return Plants(improving_aco=int(improving), losing_aco=int(losing))
 
 
 def _performance_periods(cfg: Config) -> list[int]:
