@@ -87,7 +87,9 @@ def _apply_override(raw: dict, dotted_key: str, value: str, source: str) -> None
     *parents, leaf = dotted_key.split(".")
     node = raw
     for depth, part in enumerate(parents):
-        child = node.setdefault(part, {})
+        child = node.get(part)
+        if child is None:  # absent, or an empty YAML key such as `options:`
+            child = node[part] = {}
         if not isinstance(child, dict):
             raise ParameterError(
                 f"{source}: override -p {dotted_key}: {'.'.join(parents[: depth + 1])} is not a mapping"

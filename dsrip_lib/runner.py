@@ -160,7 +160,9 @@ class _Job:
     provenance: str
 
     @classmethod
-    def of(cls, report: _Report, params: RunParams, root: Path, staging: Path, final: Path, provenance: str) -> _Job:
+    def of(
+        cls, report: _Report, params: RunParams, root: Path, staging: Path, final: Path, provenance: str
+    ) -> _Job:
         parameters = {
             "run_id": params.run_id,
             "program": params.program,
@@ -169,7 +171,8 @@ class _Job:
             **params.report_options(report.name).model_dump(mode="json"),
             "output_dir": str(staging / f".{report.name}.published"),
         }
-        return cls(report.name, report.notebook, parameters, params.execution_timeout, root, staging, final, provenance)
+        timeout = params.execution_timeout
+        return cls(report.name, report.notebook, parameters, timeout, root, staging, final, provenance)
 
 
 def _execute_all(jobs: list[_Job], max_workers: int) -> list[dict]:

@@ -118,7 +118,7 @@ def test_overrides_are_coerced_and_relative_paths_follow_the_repo_root(registry,
     (root / "params" / "runs").mkdir(parents=True)
     (root / "data").mkdir()
     params_file = root / "params" / "runs" / "x.yaml"
-    params_file.write_text("run_id: x\ndata_dir: data\n", encoding="utf-8")
+    params_file.write_text("run_id: x\ndata_dir: data\noptions:\n", encoding="utf-8")  # an empty options key
     monkeypatch.chdir(tmp_path)  # the caller's cwd must not matter
 
     params, found_root = load_run_params(
