@@ -43,6 +43,11 @@ class RunParams(BaseModel):
         # `-p reports=a,b` arrives as one string
         return [item.strip() for item in value.split(",") if item.strip()] if isinstance(value, str) else value
 
+    @field_validator("options", mode="before")
+    @classmethod
+    def _empty_options(cls, value: Any) -> Any:
+        return {} if value is None else value  # `options:` with every entry commented out
+
     def selected_reports(self) -> list[str]:
         """The reports this run executes, in registry order when not given."""
         return list(self.reports) if self.reports is not None else list(registry.REPORTS)
