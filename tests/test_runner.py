@@ -147,6 +147,7 @@ def _leftovers(reports_dir: Path) -> list[str]:
     return sorted(path.name for path in reports_dir.iterdir()) if reports_dir.exists() else []
 
 
+@pytest.mark.slow
 def test_failing_cell_raises_naming_the_cell_and_leaves_no_directory(registry, tmp_path):
     params = write_params(tmp_path)
     with pytest.raises(ReportError) as failure:
@@ -157,6 +158,7 @@ def test_failing_cell_raises_naming_the_cell_and_leaves_no_directory(registry, t
     assert _leftovers(tmp_path / "reports") == []
 
 
+@pytest.mark.slow
 def test_timeout_raises_and_keeps_the_previous_run_whole(registry, tmp_path):
     params = write_params(tmp_path)
     previous = tmp_path / "reports" / "t"
@@ -193,6 +195,7 @@ def two_runs(registry, tmp_path_factory):
     return {"first": first, "second": second, "first_bytes": first_bytes, "run_dir": run_dir, "params": params}
 
 
+@pytest.mark.slow
 def test_run_directory_holds_every_output_and_nothing_else(two_runs):
     run_dir = two_runs["run_dir"]
     assert two_runs["first"] == [run_dir / "demo.html", run_dir / "large.html"]
@@ -202,11 +205,13 @@ def test_run_directory_holds_every_output_and_nothing_else(two_runs):
     assert _leftovers(two_runs["run_dir"].parent) == ["t"]  # no staging or replaced directory
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["demo.html", "demo.pdf", "demo.xlsx", "demo.results.json"])
 def test_same_parameters_and_inputs_give_byte_identical_outputs(two_runs, name):
     assert (two_runs["run_dir"] / name).read_bytes() == two_runs["first_bytes"][name]
 
 
+@pytest.mark.slow
 def test_html_is_self_contained_with_code_hidden(two_runs):
     html = (two_runs["run_dir"] / "demo.html").read_text(encoding="utf-8")
     assert external_resources(html) == []
@@ -229,6 +234,7 @@ def _pdf_objects(pdf: bytes) -> bytes:
     return b"\n".join(parts)
 
 
+@pytest.mark.slow
 def test_pdf_is_tagged_keeps_alt_text_and_has_no_creation_date(two_runs):
     pdf = (two_runs["run_dir"] / "demo.pdf").read_bytes()
     objects = _pdf_objects(pdf)
@@ -237,6 +243,7 @@ def test_pdf_is_tagged_keeps_alt_text_and_has_no_creation_date(two_runs):
     assert b"/CreationDate" not in objects
 
 
+@pytest.mark.slow
 def test_manifest_hashes_equal_the_input_files(two_runs):
     manifest = json.loads((two_runs["run_dir"] / "manifest.json").read_text(encoding="utf-8"))
     root = Path(__file__).resolve().parents[1]
@@ -253,6 +260,7 @@ def test_manifest_hashes_equal_the_input_files(two_runs):
         assert recorded[key] == hashlib.sha256(path.read_bytes()).hexdigest(), key
 
 
+@pytest.mark.slow
 def test_manifest_records_code_versions_timings_and_outputs(two_runs):
     manifest = json.loads((two_runs["run_dir"] / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["run_id"] == "t" and manifest["parameters"]["execution_timeout"] == 600
@@ -268,6 +276,7 @@ def test_manifest_records_code_versions_timings_and_outputs(two_runs):
         assert hashlib.sha256((two_runs["run_dir"] / name).read_bytes()).hexdigest() == digest
 
 
+@pytest.mark.slow
 def test_workbook_holds_published_tables_with_small_cells_suppressed(two_runs):
     source = pd.read_csv(DEMO_DATA / "groups.csv", dtype={"group_id": str})
     workbook = openpyxl.load_workbook(two_runs["run_dir"] / "demo.xlsx")
@@ -284,6 +293,7 @@ def test_workbook_holds_published_tables_with_small_cells_suppressed(two_runs):
         assert rows[record["group_id"]]["member_months"] == pytest.approx(record["member_months"])
 
 
+@pytest.mark.slow
 def test_results_json_holds_the_headline_numbers_under_each_reports_options(two_runs):
     members = pd.read_csv(DEMO_DATA / "groups.csv")["members"]
     for name, total in [("demo.results.json", members.sum()), ("large.results.json", members[members >= 100].sum())]:
@@ -291,6 +301,7 @@ def test_results_json_holds_the_headline_numbers_under_each_reports_options(two_
         assert results == {"total_members": {"value": int(total), "description": "members in all groups"}}
 
 
+@pytest.mark.slow
 def test_executed_notebook_has_a_stable_injected_cell_id(two_runs):
     nb = json.loads((two_runs["run_dir"] / "demo.ipynb").read_text(encoding="utf-8"))
     injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
