@@ -21,6 +21,8 @@ PLAN_TYPE_OF_MODEL = {"A": "aco_a", "B": "aco_b"}
 # provider types that can be paid under an APM or participate in an ACO (Sec 5.2.1.1); PCPs first
 APM_PROVIDER_TYPES = ("pcp", "specialist", "hospital", "behavioral_health")
 NPI_BASE = 1_000_000_000
+FIRST_MEMBER_BP = 1    # ACOs have no enrolled or attributed members in the Prep period (Sec 4.4.2)
+MIN_PCPS_PER_ACO = 2
 ACO_SIZE_SIGMA = 0.7  # lognormal spread of ACO sizes (synthetic_magnitudes.md 1: 5k-150k around 50k)
 
 
@@ -131,10 +133,10 @@ def build_world(cfg: Config, rng: np.random.Generator) -> World:
     mco_ids = _ids("MCO", prof.mcos)
     weight = rng.lognormal(0.0, ACO_SIZE_SIGMA, n_aco)
     weight /= weight.sum()
-    first_bp = np.ones(n_aco, dtype=int)
     join_bp = np.zeros(n_aco, dtype=int)
-    late = np.flatnonzero(models == "B")[len(np.flatnonzero(models == "B")) - prof.late_joiners:]
-    join_bp[late] = first_bp[late] = cfg.calibration["late_join_budget_period"]
+    model_b = np.flatnonzero(models == "B")
+    join_bp[model_b[len(model_b) - prof.late_joiners:]] = cfg.calibration["late_join_budget_period"]
+    first_bp = np.maximum(join_bp, FIRST_MEMBER_BP)
     aco_mco = np.full(n_aco, -1)
     c_idx = np.flatnonzero(models == "C")
     aco_mco[c_idx] = np.arange(len(c_idx)) % prof.mcos
@@ -163,17 +165,18 @@ def build_world(cfg: Config, rng: np.random.Generator) -> World:
     })
 
     # providers
-    n_pcp = max(prof.members // prof.members_per_pcp, 4 * n_aco + 8)
+    # enough PCPs for every ACO's minimum and a non-ACO pool
+    n_pcp = max(prof.members // prof.members_per_pcp, 4 * MIN_PCPS_PER_ACO * n_aco)
     counts = {"pcp": n_pcp, "hospital": max(prof.members // pc["members_per_hospital"], pc["min_hospitals"])}
     counts |= {t: max(int(round(n_pcp * r)), 3) for t, r in pc["per_pcp"].items()}
     ptype = np.concatenate([np.full(counts[t], i) for i, t in enumerate(PROVIDER_TYPES)])
     n_prov = len(ptype)
     is_pcp = ptype == PROVIDER_TYPES.index("pcp")
-    # ACO participation: PCPs by ACO size (every ACO gets at least two); others by a share
+    # ACO participation: PCPs by ACO size (at least MIN_PCPS_PER_ACO each); others by a share
     p_aco = np.full(n_prov, -1)
     pcp_idx = np.flatnonzero(is_pcp)
     n_aco_pcp = int(round(pc["aco_pcp_share"] * n_pcp))
-    per_aco = np.maximum(2, np.floor(weight * (n_aco_pcp - 2 * n_aco)).astype(int) + 2)
+    per_aco = MIN_PCPS_PER_ACO + np.floor(weight * (n_aco_pcp - MIN_PCPS_PER_ACO * n_aco)).astype(int)
     p_aco[pcp_idx[: per_aco.sum()]] = np.repeat(np.arange(n_aco), per_aco)
     other = np.zeros(n_prov, dtype=bool)
     for t in APM_PROVIDER_TYPES[1:]:

@@ -54,10 +54,11 @@ def measure_results(cfg: Config, world: World, rng: np.random.Generator, member_
                     plants: Plants) -> pd.DataFrame:
     """ACO x BP x measure results of the Appendix D slate.
 
-    A measure's rate is its typical Medicaid rate shifted (on the logit scale, in the better
-    direction; ratio measures by ``log_ratio_per_logit`` on the log scale) by an ACO level, a small secular gain per BP, the improving ACO's gain per BP
-    and, in one BP, the worsening domain's shift; numerators are binomial. Ratio measures
-    (observed/expected, per member-months) give ``rate`` only.
+    A measure's rate is its typical Medicaid rate shifted on the logit scale, in the better
+    direction, by an ACO level, a small secular gain per BP, the improving ACO's gain per BP and,
+    in one BP, the worsening domain's shift; numerators are binomial. Ratio measures
+    (observed/expected, per member-months) give ``rate`` only, shifted by ``log_ratio_per_logit``
+    on the log scale per logit unit.
 
     References
     ----------

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from dsrip_lib.synth import entity_tables as et
 from dsrip_lib.contract import EXCLUSION_CATEGORIES, SERVICE_CATEGORIES
+from dsrip_lib.synth import entity_tables as et
 from dsrip_lib.synth.claims import Claims, cost_level, simulate_claims
-from dsrip_lib.synth.config import Config
+from dsrip_lib.synth.config import N_MONTHS_PER_YEAR, Config
 from dsrip_lib.synth.entities import World, build_world
 from dsrip_lib.synth.population import Block, cp_engagement, simulate_block
 from dsrip_lib.synth.truth import adoption_truth, block_adoption
@@ -18,6 +18,9 @@ from dsrip_lib.synth.writer import TableWriter, prefixed_ids, strings
 
 SCHEMA_VERSION = 1
 CLAIM_ID_WIDTH = 11
+CLAIM_IDS_PER_MEMBER = 1000  # claim ids of a block start at its first member index x this
+# populations whose PMPM by year goes to truth.json (spending excludes the excluded categories)
+PMPM_POPULATIONS = ("aco_eligible", "aco_attributed", "losing_aco", "other_acos")
 
 
 class _Totals:
@@ -28,9 +31,8 @@ class _Totals:
         self.n_bp = max(cfg.calendar.budget_periods) + 1
         self.member_months = np.zeros((len(world.aco_ids), self.n_bp))
         n_years = cfg.calendar.n_years
-        # rows: ACO-eligible, attributed to an ACO, losing ACO, other ACOs
-        self.spend = np.zeros((4, n_years))
-        self.months = np.zeros((4, n_years))
+        self.spend = np.zeros((len(PMPM_POPULATIONS), n_years))
+        self.months = np.zeros((len(PMPM_POPULATIONS), n_years))
         self.adoption: dict[int, np.ndarray] = {}
 
     def add(self, block: Block, claims: Claims, adoption: dict[int, np.ndarray], losing_aco: int) -> None:
@@ -39,7 +41,7 @@ class _Totals:
         aco_bp = (block.aco >= 0) & (bp >= 0)[None, :]
         flat = block.aco[aco_bp] * self.n_bp + np.broadcast_to(bp, block.aco.shape)[aco_bp]
         self.member_months += np.bincount(flat, minlength=self.member_months.size).reshape(self.member_months.shape)
-        year = np.arange(cal.n_months) // 12
+        year = np.arange(cal.n_months) // N_MONTHS_PER_YEAR
         eligible = self.cfg.aco_eligible(block.group)[:, None] & block.enrolled
         masks = [eligible, block.aco >= 0, block.aco == losing_aco, (block.aco >= 0) & (block.aco != losing_aco)]
         included = claims.exclusion < 0
@@ -50,7 +52,8 @@ class _Totals:
         for b, counts in adoption.items():
             self.adoption[b] = self.adoption.get(b, 0) + counts
 
-    def pmpm(self, k: int) -> dict[str, float | None]:
+    def pmpm(self, population: str) -> dict[str, float | None]:
+        k = PMPM_POPULATIONS.index(population)
         years = self.cfg.calendar.first_year + np.arange(self.cfg.calendar.n_years)
         return {str(y): (float(s / m) if m else None) for y, s, m in zip(years, self.spend[k], self.months[k])}
 
@@ -76,7 +79,7 @@ def _write_block(writer: TableWriter, cfg: Config, world: World, block: Block, c
         "plan_id": strings(world.plan_assign_id, s["plan"]), "start_date": s["start"], "end_date": s["end"],
     }, part)
     writer.write("claims", {
-        "claim_id": prefixed_ids("C", block.offset * 1000, len(claims.row), CLAIM_ID_WIDTH),
+        "claim_id": prefixed_ids("C", block.offset * CLAIM_IDS_PER_MEMBER, len(claims.row), CLAIM_ID_WIDTH),
         "member_id": strings(block.member_id, claims.row), "service_date": claims.service_date,
         "provider_npi": strings(world.npi, claims.provider),
         "service_category": strings(np.array(SERVICE_CATEGORIES), claims.category),
@@ -155,7 +158,7 @@ def _truth(cfg: Config, seed: int, world: World, plants: et.Plants, totals: _Tot
             "losing_aco": {
                 "aco_id": world.aco_ids[plants.losing_aco], "cost_multiplier": eff["losing_aco"]["cost_multiplier"],
                 "from_budget_period": eff["losing_aco"]["from_budget_period"],
-                "pmpm_by_year": totals.pmpm(2), "other_acos_pmpm_by_year": totals.pmpm(3),
+                "pmpm_by_year": totals.pmpm("losing_aco"), "other_acos_pmpm_by_year": totals.pmpm("other_acos"),
             },
             "spending_trend": {
                 "direction": "under" if c["annual_trend"] < target else "over",
@@ -163,7 +166,8 @@ def _truth(cfg: Config, seed: int, world: World, plants: et.Plants, totals: _Tot
                 "target_trend": target,
                 "cost_level_by_year": {str(y): float(v) for y, v in zip(years, level)},
                 "final_vs_trended": float(level[-1] / level[0] / (1 + target) ** (len(years) - 1) - 1),
-                "aco_eligible_pmpm_by_year": totals.pmpm(0), "aco_attributed_pmpm_by_year": totals.pmpm(1),
+                "aco_eligible_pmpm_by_year": totals.pmpm("aco_eligible"),
+                "aco_attributed_pmpm_by_year": totals.pmpm("aco_attributed"),
             },
         },
     }

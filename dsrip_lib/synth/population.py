@@ -128,8 +128,9 @@ def _monthly_plans(cfg: Config, world: World, rng: np.random.Generator, eligible
     """Plan and PCP of every member in every month (before masking by enrolment).
 
     Members keep last year's plan at January with probability ``plan_stay`` (so switches cluster
-    at the start of a budget period; ``launch_plan_stay`` in BP 1, when ACOs launch), switch mid-year with probability ``midyear_switch``, and
-    keep their PCP at January with probability ``pcp_stay`` when the plan is unchanged.
+    at the start of a budget period; ``launch_plan_stay`` in BP 1, when ACOs launch), switch
+    mid-year with probability ``midyear_switch``, and keep their PCP at January with probability
+    ``pcp_stay`` when the plan is unchanged.
     """
     pop, cal = cfg.population, cfg.calendar
     n = len(eligible)
