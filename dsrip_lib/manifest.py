@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import platform
+import re
 import subprocess
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -63,6 +64,11 @@ def _versions() -> dict[str, str | None]:
     return versions
 
 
+def _redact(url: str) -> str:
+    """A connection URL without its password (``user:***@host``)."""
+    return re.sub(r"(://[^:/@]+:)[^@/]*@", r"\1***@", url)
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -88,7 +94,10 @@ def report_record(
     run = nb.metadata.get("papermill", {})
     return {
         "notebook": _display_path(notebook, root),
-        "parameters": {k: v for k, v in parameters.items() if k != "output_dir"},
+        "parameters": {
+            **{k: v for k, v in parameters.items() if k != "output_dir"},
+            "backend": _redact(parameters["backend"]),
+        },
         "start": run.get("start_time"),
         "end": run.get("end_time"),
         "duration_s": run.get("duration"),
@@ -120,7 +129,7 @@ class RunRecord:
         return cls(
             {
                 "run_id": params.run_id,
-                "parameters": params.model_dump(mode="json"),
+                "parameters": {**params.model_dump(mode="json"), "backend": _redact(params.backend)},
                 "inputs": data + [entry(path) for path in dict.fromkeys(code_inputs)],
                 "data_fingerprint": hashlib.sha256(combined.encode()).hexdigest(),
                 "packages": _versions(),

@@ -7,7 +7,7 @@ See docs/running_reports.md for the file format. Validation is pydantic with
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -30,7 +30,8 @@ class RunParams(BaseModel):
     run_id: SafeName
     program: str = "masshealth_dsrip"
     data_dir: Path
-    backend: Literal["duckdb"] = "duckdb"
+    # as dsrip_lib.dataset.connect accepts: in-process DuckDB or an Ibis connection URL
+    backend: str = Field("duckdb", pattern=r"^(duckdb|[a-z][a-z0-9+.-]*://\S*)$")
     reports: list[SafeName] | None = None
     options: dict[str, dict[str, Any]] = {}
     reports_dir: Path = Path("reports")

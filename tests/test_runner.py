@@ -140,6 +140,11 @@ def test_default_run_file_is_valid(registry):
     RunParams.model_validate(raw)  # the data directory need not exist yet (make report creates it)
 
 
+def test_manifest_never_records_a_backend_password():
+    assert manifest._redact("postgres://analyst:s3cret@warehouse/medicaid") == "postgres://analyst:***@warehouse/medicaid"
+    assert manifest._redact("duckdb:///data/state.ddb") == "duckdb:///data/state.ddb"
+
+
 # --- failures leave nothing -----------------------------------------------------------
 
 
