@@ -3,6 +3,7 @@ planted effects and the ACO/APM adoption truth (recomputed here with pandas)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -14,6 +15,7 @@ import yaml
 from dsrip_lib.contract import Bounds, table_specs, validate_dir
 from dsrip_lib.errors import ParameterError
 from dsrip_lib.program import load_program
+from dsrip_lib.synth import config as synth_config
 from dsrip_lib.synth import generate
 from dsrip_lib.synth import generator as synth_generator
 from dsrip_lib.synth.config import PARAMS_DIR
@@ -29,6 +31,15 @@ GAO_ZERO_SHARE, GAO_TOP1, GAO_TOP5 = 0.12, 0.25, 0.48
 def small_data(tmp_path_factory):
     """The small profile (30,000 members): magnitudes and cost effects need its sample size."""
     return generate(profile="small", seed=11, out=tmp_path_factory.mktemp("synth") / "small")
+
+
+@pytest.fixture(scope="module")
+def blocked_data(tmp_path_factory):
+    """The tiny profile generated in three member blocks: tables are directories of part files."""
+    with pytest.MonkeyPatch.context() as mp:
+        tiny = synth_config.get_profile("tiny")
+        mp.setattr(synth_config, "get_profile", lambda name: dataclasses.replace(tiny, block_size=1400))
+        return generate(profile="tiny", seed=5, out=tmp_path_factory.mktemp("synth") / "blocked")
 
 
 def read(path, table: str) -> pd.DataFrame:
@@ -53,6 +64,17 @@ def test_every_contract_table_is_written_and_conforms(tiny_data):
     assert {p.name.removesuffix(".parquet") for p in tiny_data.glob("*.parquet")} == set(specs)
     report = validate_dir(tiny_data)
     assert "conforms" in report
+
+
+def test_blocks_are_written_as_part_files_that_conform(blocked_data):
+    parts = sorted(p.name for p in (blocked_data / "claims.parquet").iterdir())
+    assert parts == ["part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
+    assert (blocked_data / "entities.parquet").is_file()
+    members = read(blocked_data, "members")
+    claims = read(blocked_data, "claims")
+    assert len(members) == CALIBRATION["profiles"]["tiny"]["members"] and members["member_id"].is_unique
+    assert claims["claim_id"].is_unique
+    assert "conforms" in validate_dir(blocked_data)
 
 
 def test_same_seed_same_tables_other_seed_differs(tiny_data, tmp_path):
@@ -115,14 +137,17 @@ def test_all_three_adoption_paths_and_apm_provider_kinds_occur(tiny_data):
             assert min(entry["path_aco"], entry["path_apm_pcp"], entry["path_apm_spending"]) > 0
 
 
-def test_adoption_truth_matches_a_pandas_recomputation(tiny_data):
-    """The agreed rule of Sec 5.2.1.1 written directly in pandas, against truth.json."""
+@pytest.mark.parametrize("data", ["tiny_data", "blocked_data"])
+def test_adoption_truth_matches_a_pandas_recomputation(data, request):
+    """The agreed rule of Sec 5.2.1.1 written directly in pandas, against truth.json (also when the
+    generator sums it over member blocks)."""
+    path = request.getfixturevalue(data)
     threshold = PROGRAM.adoption_apm_share_threshold
-    enr = read(tiny_data, "enrollment")
-    spans = read(tiny_data, "pcp_assignments")
-    providers = read(tiny_data, "providers")
-    entities = read(tiny_data, "entities")
-    claims = read(tiny_data, "claims")
+    enr = read(path, "enrollment")
+    spans = read(path, "pcp_assignments")
+    providers = read(path, "providers")
+    entities = read(path, "entities")
+    claims = read(path, "claims")
     model = providers["aco_id"].map(entities.set_index("entity_id")["aco_model"])
     providers = providers.assign(model_c=model.eq("C"))
 
@@ -148,7 +173,7 @@ def test_adoption_truth_matches_a_pandas_recomputation(tiny_data):
     keys = lambda df: set(map(tuple, df[["member_id", "bp"]].drop_duplicates().to_numpy()))  # noqa: E731
     paths = {"path_aco": keys(aco), "path_apm_pcp": keys(apm_pcp),
              "path_apm_spending": keys(spending.reset_index())}
-    for bp, want in truth(tiny_data)["adoption"].items():
+    for bp, want in truth(path)["adoption"].items():
         members = {(m, int(bp)) for m in den.loc[den["bp"] == int(bp), "member_id"]}
         counts = {name: len(members & p) for name, p in paths.items()}
         numerator = len(members & set.union(*paths.values()))
