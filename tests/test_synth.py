@@ -106,6 +106,14 @@ def test_failed_generation_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="disk full"):
         generate(profile="tiny", seed=3, out=tmp_path / "out")
     assert list(tmp_path.iterdir()) == []
+    # an earlier output is kept when regenerating it fails
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / "truth.json").write_text("{}")
+    with pytest.raises(RuntimeError, match="disk full"):
+        generate(profile="tiny", seed=3, out=earlier)
+    assert list(tmp_path.iterdir()) == [earlier]
+    assert [p.name for p in earlier.iterdir()] == ["truth.json"]
 
 
 # -- internal consistency ------------------------------------------------------------------------

@@ -65,6 +65,10 @@ def generate(profile: str, seed: int, out: Path) -> Path:
         if out.exists():
             out.rename(old)
         tmp.rename(out)
+    except BaseException:
+        if old.exists() and not out.exists():
+            old.rename(out)  # put the earlier output back
+        raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)
