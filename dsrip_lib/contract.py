@@ -128,6 +128,18 @@ class ForeignKey:
 
 
 @dataclass(frozen=True)
+class SqlRule:
+    """A rule across rows (or tables) run in DuckDB: ``select`` returns the offending rows,
+    ``example`` formats one of them; it runs when every ``needs`` table has those columns."""
+
+    description: str
+    columns: str
+    needs: tuple[tuple[str, tuple[str, ...]], ...]
+    select: str
+    example: Callable[[tuple], str]
+
+
+@dataclass(frozen=True)
 class TableSpec:
     """A table of the contract: columns, grain, per-row rules, foreign keys."""
 
@@ -137,7 +149,7 @@ class TableSpec:
     columns: tuple[Col, ...]
     row_rules: tuple[RowRule, ...] = ()
     foreign_keys: tuple[ForeignKey, ...] = ()
-    non_overlapping_spans: bool = False
+    sql_rules: tuple[SqlRule, ...] = ()
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -240,6 +252,40 @@ def _le_or_null(low: str, high: str) -> RowRule:
                    lambda df: (df[low] <= df[high]).fillna(True))
 
 
+_OPEN_END = "DATE '9999-12-31'"  # an open span (null end_date) runs past any date
+
+_NON_OVERLAPPING_SPANS = SqlRule(
+    # Sec 4.4.4: a member has one assigned PCP at a time.
+    "a member's assignment spans do not overlap", "member_id, start_date, end_date",
+    (("pcp_assignments", ("member_id", "start_date", "end_date")),),
+    f"""SELECT member_id, start_date, end_date, earlier_end FROM (
+          SELECT member_id, start_date, end_date,
+                 max(coalesce(end_date, {_OPEN_END})) OVER (
+                   PARTITION BY member_id ORDER BY start_date, end_date NULLS LAST
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS earlier_end
+          FROM pcp_assignments WHERE member_id IS NOT NULL AND start_date IS NOT NULL)
+        WHERE start_date <= earlier_end""",
+    lambda r: (f"member_id={_show(r[0])}: span {r[1]}..{r[2] or 'open'} starts before an earlier span "
+               f"ends ({'open' if r[3].year == 9999 else r[3]})"),
+)
+
+_CHC_PCP = SqlRule(
+    # Sec 4.4.1: the CHC variant of the safety-net adjustment follows the member's assigned PCP.
+    "chc_pcp is the is_chc of the PCP assigned on the month's last day (false without one)",
+    "chc_pcp", (("enrollment", ("member_id", "month", "chc_pcp")),
+                ("pcp_assignments", ("member_id", "pcp_npi", "start_date", "end_date")),
+                ("providers", ("npi", "is_chc"))),
+    f"""SELECT e.member_id, e.month, e.chc_pcp, a.pcp_npi, coalesce(p.is_chc, false) AS expected
+        FROM enrollment e
+        LEFT JOIN pcp_assignments a ON a.member_id = e.member_id
+             AND a.start_date <= last_day(e.month) AND coalesce(a.end_date, {_OPEN_END}) >= last_day(e.month)
+        LEFT JOIN providers p ON p.npi = a.pcp_npi
+        WHERE e.chc_pcp <> coalesce(p.is_chc, false)""",
+    lambda r: (f"member_id={_show(r[0])}, month={r[1]}: chc_pcp={r[2]}, assigned PCP "
+               f"{'none' if r[3] is None else repr(r[3])} has is_chc={r[4]}"),
+)
+
+
 def _risk_track_rule(pairs: tuple[tuple[str, int | None], ...] | None) -> tuple[RowRule, ...]:
     """An ACO's risk track is one its model offers (null for a model without tracks).
 
@@ -309,7 +355,7 @@ def table_specs(bounds: Bounds) -> dict[str, TableSpec]:
         ), foreign_keys=(
             ForeignKey("member_id", "members", "member_id"),
             ForeignKey("aco_id", "entities", "entity_id", aco),
-        )),
+        ), sql_rules=(_CHC_PCP,)),
         TableSpec("pcp_assignments", True, ("member_id", "start_date"), (
             Col("member_id", STRING),
             Col("pcp_npi", STRING),
@@ -319,7 +365,7 @@ def table_specs(bounds: Bounds) -> dict[str, TableSpec]:
         ), row_rules=(_le_or_null("start_date", "end_date"),), foreign_keys=(
             ForeignKey("member_id", "members", "member_id"),
             ForeignKey("pcp_npi", "providers", "npi"),
-        ), non_overlapping_spans=True),
+        ), sql_rules=(_NON_OVERLAPPING_SPANS,)),
         TableSpec("entities", True, ("entity_id",), (
             Col("entity_id", STRING),
             Col("entity_type", STRING, checks=(_isin(ENTITY_TYPES),)),
@@ -711,27 +757,13 @@ def _check_foreign_key(con, spec: TableSpec, fk: ForeignKey, found: _Found, prob
                      detail=f" ({values:,} distinct value{'s' * (values != 1)})")
 
 
-def _check_spans(con, spec: TableSpec, found: _Found, problems: _Problems) -> None:
-    """Spans of one member that overlap an earlier span of the same member (null end = open).
-
-    References
-    ----------
-    MassHealth DSRIP Protocol, Sec 4.4.4 (attribution by PCP assignment: one assigned PCP at a time).
-    """
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _overlap AS
-        SELECT member_id, start_date, end_date, earlier_end FROM (
-          SELECT member_id, start_date, end_date,
-                 max(coalesce(end_date, DATE '9999-12-31')) OVER (
-                   PARTITION BY member_id ORDER BY start_date, end_date NULLS LAST
-                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS earlier_end
-          FROM {spec.name} WHERE member_id IS NOT NULL AND start_date IS NOT NULL)
-        WHERE start_date <= earlier_end""")
-    (rows,) = con.execute("SELECT count(*) FROM _overlap").fetchone()
+def _check_sql_rule(con, rule: SqlRule, found: _Found, problems: _Problems) -> None:
+    """Rows returned by a rule's query: their count and the first few."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _bad AS {rule.select}")
+    (rows,) = con.execute("SELECT count(*) FROM _bad").fetchone()
     if rows:
-        examples = con.execute(f"SELECT * FROM _overlap ORDER BY member_id, start_date LIMIT {MAX_EXAMPLES}").fetchall()
-        problems.add(found.label, "member_id, start_date, end_date", "a member's assignment spans do not overlap",
-                     int(rows), [f"member_id={_show(m)}: span {s}..{_show(e) if e else 'open'} starts before an "
-                                 f"earlier span ends ({'open' if ee.year == 9999 else ee})" for m, s, e, ee in examples])
+        examples = con.execute(f"SELECT * FROM _bad ORDER BY ALL LIMIT {MAX_EXAMPLES}").fetchall()
+        problems.add(found.label, rule.columns, rule.description, int(rows), [rule.example(e) for e in examples])
 
 
 def _check_cross_rows(con, specs: dict[str, TableSpec], found: dict[str, _Found], problems: _Problems,
@@ -743,9 +775,10 @@ def _check_cross_rows(con, specs: dict[str, TableSpec], found: dict[str, _Found]
         if set(spec.grain) <= f.usable:
             _check_grain(con, spec, f, problems)
             ran += 1
-        if spec.non_overlapping_spans and {"member_id", "start_date", "end_date"} <= f.usable:
-            _check_spans(con, spec, f, problems)
-            ran += 1
+        for rule in spec.sql_rules:
+            if all(t in found and set(cols) <= found[t].usable for t, cols in rule.needs):
+                _check_sql_rule(con, rule, f, problems)
+                ran += 1
         for fk in spec.foreign_keys if foreign_keys else ():
             ref = found.get(fk.ref_table)
             if fk.column in f.usable and ref is not None and fk.ref_columns <= ref.usable:

@@ -30,7 +30,7 @@ def valid_frames() -> dict[str, pd.DataFrame]:
             "eligibility_group": ["base_families", "base_families", "new_adult", "other"],
             "aco_eligible": [True, True, True, False], "plan_type": ["aco_a", "mco", "aco_b", "ffs"],
             "plan_id": ["ACO1", "MCO1", "PCC", None], "aco_id": ["ACO1", None, "ACO1", None],
-            "chc_pcp": [True, False, False, False]}),
+            "chc_pcp": [True, False, True, False]}),
         "pcp_assignments": pd.DataFrame({
             "member_id": ["01060", "01060", "M2"], "pcp_npi": ["1234567890", "0987654321", "1234567890"],
             "plan_id": ["ACO1", "MCO1", "PCC"], "start_date": [D(2018, 1, 1), D(2018, 2, 15), D(2018, 1, 1)],
@@ -140,6 +140,14 @@ BREAKAGES = {
                                     lambda f: f.assign(end_date=[None, D(2018, 3, 1), D(2018, 12, 31)]),
                                     "pcp_assignments.parquet", "member_id, start_date, end_date",
                                     "a member's assignment spans do not overlap", "1 row", "earlier span ends (open)"),
+    "CHC flag contradicting the assigned PCP": (
+        "enrollment", lambda f: f.assign(chc_pcp=[True, True, True, False]),
+        "enrollment.parquet", "chc_pcp", "chc_pcp is the is_chc of the PCP assigned on the month's last day", "1 row",
+        "member_id='01060', month=2018-02-01: chc_pcp=True, assigned PCP '0987654321' has is_chc=False"),
+    "CHC flag without an assigned PCP": (
+        "enrollment", lambda f: f.assign(chc_pcp=[True, False, True, True]),
+        "enrollment.parquet", "chc_pcp", "chc_pcp is the is_chc", "1 row",
+        "member_id='M3', month=2018-01-01: chc_pcp=True, assigned PCP none has is_chc=False"),
     "missing column": ("providers", lambda f: f.drop(columns="apm_paid"),
                        "providers.parquet", "apm_paid", "required column is missing", "", ""),
     "extra column": ("providers", lambda f: f.assign(zip="01060"),
