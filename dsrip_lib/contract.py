@@ -504,9 +504,9 @@ def _csv_reader(path: Path, spec: TableSpec) -> arrow_csv.CSVStreamingReader:
         column_types=spec.arrow_schema, strings_can_be_null=True))
 
 
-def read_csv(path: str | Path, name: str, program=None) -> arrow.Table:
+def read_csv(path: str | Path, spec: TableSpec) -> arrow.Table:
     """Read a contract table from CSV with the contract's column types (a small table)."""
-    return _csv_reader(Path(path), table_specs(_bounds(program))[name]).read_all()
+    return _csv_reader(Path(path), spec).read_all()
 
 
 def _bounds(program) -> Bounds:

@@ -48,7 +48,6 @@ class Dataset:
         self.data_dir = data_dir
         self.con = con
         self._specs = tables(program)
-        self._program = program
         self._locations = {n: loc for n in self._specs if (loc := locate(data_dir, n)) is not None}
         self._tables: dict[str, ibis.Table] = {}
 
@@ -87,7 +86,7 @@ class Dataset:
             raise InputValidationError(f"{self.data_dir}: table {name!r} is absent (no {name}.parquet or {name}.csv)")
         spec = self._specs[name]
         if location.suffix == ".csv":
-            table = ibis.memtable(read_csv(location, name, self._program))
+            table = ibis.memtable(read_csv(location, spec))
         else:
             table = self.con.read_parquet([str(p) for p in table_files(location)], table_name=name)
         return table.select(*spec.column_names).cast(ibis.Schema.from_pyarrow(spec.arrow_schema))
