@@ -22,7 +22,7 @@ from dsrip_lib.synth.config import PARAMS_DIR
 
 PROGRAM = load_program()
 CALIBRATION = yaml.safe_load((PARAMS_DIR / "synth.yaml").read_text())
-SLATE = yaml.safe_load((PARAMS_DIR / "aco_measures.yaml").read_text())
+SLATES = yaml.safe_load((PARAMS_DIR / "measure_slates.yaml").read_text())
 # Public figures (shared/reference/synthetic_magnitudes.md, section 3: GAO-15-460)
 GAO_ZERO_SHARE, GAO_TOP1, GAO_TOP5 = 0.12, 0.25, 0.48
 
@@ -50,10 +50,10 @@ def truth(path) -> dict:
     return json.loads((path / "truth.json").read_text())
 
 
-def bp_of(dates: pd.Series) -> pd.Series:
-    """ACO budget period of each date (-1 outside every period), from the program calendar."""
+def bp_of(dates: pd.Series, kind: str = "aco") -> pd.Series:
+    """Budget period of each date (-1 outside every period), from the program calendar."""
     out = pd.Series(-1, index=dates.index)
-    for p in PROGRAM.calendar.budget_periods("aco"):
+    for p in PROGRAM.calendar.budget_periods(kind):
         out[(dates >= pd.Timestamp(p.start)) & (dates <= pd.Timestamp(p.end))] = p.number
     return out
 
@@ -200,6 +200,28 @@ def test_adoption_rates_make_the_exhibit_26_test_non_trivial(small_data):
     assert min(abs(m) for m in margins) < 0.05  # at least one period is close to its target
 
 
+def test_cp_engagement_measure_counts_the_engagement_rows(tiny_data):
+    """CP engagement (Appendix D) in measure_results = distinct members engaged / assigned per CP
+    and CP budget period in cp_engagement."""
+    eng = read(tiny_data, "cp_engagement")
+    eng["budget_period"] = bp_of(pd.to_datetime(eng["month"]), "cp")
+    keys = ["cp_id", "budget_period"]
+    assigned = eng.groupby(keys)["member_id"].nunique()
+    engaged = eng[eng["engaged"]].groupby(keys)["member_id"].nunique().reindex(assigned.index, fill_value=0)
+    measures = read(tiny_data, "measure_results")
+    got = measures[measures["measure_id"] == "cp_engagement"].set_index(["entity_id", "budget_period"])
+    assert len(assigned) > 0 and len(got) == len(assigned)
+    got = got.reindex(assigned.index)
+    assert (got["denominator"] == assigned).all() and (got["numerator"] == engaged).all()
+
+
+def test_every_entity_type_has_quality_results(tiny_data):
+    entities = read(tiny_data, "entities").set_index("entity_id")["entity_type"]
+    types = {name: set(read(tiny_data, name)["entity_id"].map(entities))
+             for name in ("measure_results", "utilization", "survey_scores")}
+    assert all(t == {"aco", "cp_bh", "cp_ltss", "csa"} for t in types.values()), types
+
+
 # -- magnitudes (public figures) -------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def member_years(small_data):
@@ -272,10 +294,13 @@ def test_risk_scores_correlate_with_cost(small_data, member_years):
 
 
 # -- planted effects -------------------------------------------------------------------------------
-def _scored(measures: pd.DataFrame) -> pd.DataFrame:
-    """Binomial measures with rates oriented so that higher is better."""
-    better = {m["id"]: m["higher_is_better"] for m in SLATE["measures"]}
-    m = measures.dropna(subset=["denominator"]).copy()
+def _scored(path) -> pd.DataFrame:
+    """ACOs' binomial measures with rates oriented so that higher is better."""
+    better = {m["id"]: m["higher_is_better"] for m in SLATES["aco"]["measures"]}
+    entities = read(path, "entities")
+    acos = entities.loc[entities["entity_type"] == "aco", "entity_id"]
+    measures = read(path, "measure_results")
+    m = measures[measures["entity_id"].isin(acos)].dropna(subset=["denominator"]).copy()
     rate = m["numerator"] / m["denominator"]
     m["score"] = rate.where(m["measure_id"].map(better), 1 - rate)
     return m
@@ -289,7 +314,7 @@ def _pooled(scored: pd.DataFrame) -> pd.Series:
 
 def test_improving_aco_rates_rise(tiny_data):
     aco = truth(tiny_data)["effects"]["improving_aco"]["aco_id"]
-    pooled = _pooled(_scored(read(tiny_data, "measure_results"))).unstack()
+    pooled = _pooled(_scored(tiny_data)).unstack()
     change = pooled[5] - pooled[1]
     assert change[aco] > 0.08
     assert change[aco] > change.drop(aco).max()
@@ -306,7 +331,7 @@ def test_improving_aco_avoidable_utilization_falls(small_data):
 def test_worsening_domain_dips_in_its_budget_period(tiny_data):
     planted = truth(tiny_data)["effects"]["worsening_domain"]
     bp = planted["budget_period"]
-    m = _scored(read(tiny_data, "measure_results"))
+    m = _scored(tiny_data)
     pooled = _pooled(m[m["measure_id"].isin(planted["measure_ids"])].assign(entity_id="all"))["all"]
     assert pooled[bp] < pooled[bp - 1] - 0.04
     assert pooled[bp] < pooled[bp + 1] - 0.04

@@ -1,7 +1,7 @@
 """Generator configuration: profiles and calibration (``params/synth/*.yaml``) and the program.
 
 The calibration is data, not code: magnitudes live in ``params/synth/synth.yaml`` (cited in
-``docs/synthetic_data.md``) and the ACO measure slate in ``params/synth/aco_measures.yaml``.
+``docs/synthetic_data.md``) and the measure slates in ``params/synth/measure_slates.yaml``.
 Protocol numbers (calendar, exhibits, thresholds, quality domains) come from the program definition.
 """
 
@@ -73,25 +73,27 @@ def get_profile(name: str) -> Profile:
 @dataclass(frozen=True)
 class MonthGrid:
     """The months of the synthetic state (baseline year to the last budget period) and the ACO
-    budget periods on them.
+    and CP budget periods on them.
 
     References
     ----------
-    MassHealth DSRIP Protocol, Sec 3.1.1 (ACO budget periods) and Sec 5.2.1.2 (CY2017 baseline),
-    read from the program definition.
+    MassHealth DSRIP Protocol, Sec 3.1.1 (ACO budget periods), Sec 3.1.2 (CP/CSA budget periods)
+    and Sec 5.2.1.2 (CY2017 baseline), read from the program definition.
     """
 
     first_month: dt.date
     n_months: int
-    budget_periods: dict[int, tuple[dt.date, dt.date]]
+    budget_periods: dict[int, tuple[dt.date, dt.date]]      # ACO calendar
+    cp_budget_periods: dict[int, tuple[dt.date, dt.date]]   # CP/CSA calendar
 
     @classmethod
     def from_program(cls, program: Program) -> MonthGrid:
-        periods = program.calendar.budget_periods("aco")
-        first = program.calendar.baseline_period.start
-        last = max(p.end for p in periods)
+        cal = program.calendar
+        periods = {kind: {p.number: (p.start, p.end) for p in cal.budget_periods(kind)} for kind in ("aco", "cp")}
+        first = cal.baseline_period.start
+        last = max(end for _, end in periods["aco"].values())
         n_months = (last.year - first.year) * N_MONTHS_PER_YEAR + last.month - first.month + 1
-        return cls(first, n_months, {p.number: (p.start, p.end) for p in periods})
+        return cls(first, n_months, periods["aco"], periods["cp"])
 
     @cached_property
     def months(self) -> np.ndarray:
@@ -106,10 +108,6 @@ class MonthGrid:
         return (start + np.arange(1, self.n_months + 1)).astype("datetime64[D]") - np.timedelta64(1, "D")
 
     @property
-    def years(self) -> np.ndarray:
-        return self.months.astype("datetime64[Y]").astype(int) + 1970
-
-    @property
     def first_year(self) -> int:
         return self.first_month.year
 
@@ -122,10 +120,11 @@ class MonthGrid:
         day = np.datetime64(day, "M")
         return int((day - np.datetime64(self.first_month, "M")).astype(int))
 
-    def bp_of_month(self) -> np.ndarray:
-        """ACO budget period of every month (-1 before the Preparation Budget Period)."""
+    def bp_of_month(self, kind: str = "aco") -> np.ndarray:
+        """Budget period (ACO or ``"cp"`` calendar) of every month (-1 before the Prep period)."""
+        periods = self.budget_periods if kind == "aco" else self.cp_budget_periods
         out = np.full(self.n_months, -1)
-        for number, (start, end) in self.budget_periods.items():
+        for number, (start, end) in periods.items():
             out[self.month_index(start): self.month_index(end) + 1] = number
         return out
 
@@ -134,19 +133,31 @@ class MonthGrid:
         return slice(self.month_index(start), self.month_index(end) + 1)
 
 
+# entity type -> key of the program's CP/CSA domain weights (Exhibits 43-45)
+CP_DOMAIN_WEIGHTS_KEY = {"cp_bh": "bh_cp", "cp_ltss": "ltss_cp", "csa": "csa"}
+
+
+def _program_domains(program: Program, entity_type: str) -> set[str]:
+    """Quality domains of an entity type: the ACO domains (Exhibit 32) or the CP/CSA domains."""
+    if entity_type == "aco":
+        return {d.key for d in program.quality_domains or []}
+    weights = program.cp_accountability.domain_weights if program.cp_accountability else {}
+    return set(weights.get(CP_DOMAIN_WEIGHTS_KEY.get(entity_type, ""), {}))
+
+
 @dataclass(frozen=True)
 class Config:
-    """Everything the generator reads: profile, calibration, measure slate, program."""
+    """Everything the generator reads: profile, calibration, measure slates, program."""
 
     profile: Profile
     calibration: dict[str, Any]
-    measures: dict[str, Any]
+    slates: dict[str, Any]          # entity type -> measures, utilization, surveys
     program: Program
     calendar: MonthGrid
 
     @classmethod
     def load(cls, profile: str) -> Config:
-        """The configuration of ``profile``; the measure slate's domains must be the program's.
+        """The configuration of ``profile``; the slates' domains must be the program's.
 
         Raises
         ------
@@ -155,13 +166,14 @@ class Config:
         """
         prof = get_profile(profile)
         program = load_program()
-        measures = _read_yaml("aco_measures.yaml")
-        domains = {d.key for d in program.quality_domains or []}
-        unknown = {m["domain"] for m in measures["measures"]} - domains
-        if unknown:
-            raise ParameterError(f"{PARAMS_DIR / 'aco_measures.yaml'}: domains {sorted(unknown)} are not quality "
-                                 f"domains of program {program.name!r} ({sorted(domains)})")
-        return cls(prof, _read_yaml("synth.yaml"), measures, program, MonthGrid.from_program(program))
+        slates = _read_yaml("measure_slates.yaml")
+        for entity_type, slate in slates.items():
+            domains = _program_domains(program, entity_type)
+            unknown = {m["domain"] for m in slate["measures"]} - domains
+            if unknown:
+                raise ParameterError(f"{PARAMS_DIR / 'measure_slates.yaml'}: {entity_type} domains {sorted(unknown)} "
+                                     f"are not domains of program {program.name!r} ({sorted(domains)})")
+        return cls(prof, _read_yaml("synth.yaml"), slates, program, MonthGrid.from_program(program))
 
     @property
     def population(self) -> dict[str, Any]:

@@ -70,6 +70,7 @@ class World:
     mco_ids: np.ndarray
     cp_ids: np.ndarray
     cp_is_ltss: np.ndarray
+    csa_ids: np.ndarray
     plan_type: np.ndarray          # plan index -> plan_type code
     plan_id: np.ndarray            # plan index -> enrollment plan_id (None for ffs)
     plan_aco: np.ndarray           # plan index -> ACO index for aco_a/aco_b, else -1
@@ -212,6 +213,7 @@ def build_world(cfg: Config, rng: np.random.Generator) -> World:
     return World(
         entities=entities, providers=providers, aco_ids=aco_ids, aco_model=models, aco_weight=weight,
         aco_first_bp=first_bp, aco_mco=aco_mco, mco_ids=mco_ids, cp_ids=cp_ids, cp_is_ltss=cp_is_ltss,
+        csa_ids=csa_ids,
         plan_type=plan_type, plan_id=plan_id, plan_aco=plan_aco, plan_assign_id=plan_assign_id,
         provider_type=ptype, provider_aco=p_aco, provider_chc=chc, provider_apm=apm, npi=npi,
         pcp_pools=Pools.from_lists(pcp_lists), type_pools=Pools.from_lists(type_lists),

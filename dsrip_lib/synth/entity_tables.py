@@ -1,9 +1,10 @@
 """Entity-level tables: quality measures, avoidable utilisation, surveys, flexible services, DSTI,
-statewide investments. They are drawn after the member blocks, from the ACOs' member-months.
+statewide investments. They are drawn after the member blocks, from the entities' member-months
+(ACOs: enrolled or attributed members; CPs: assigned members).
 
 References
 ----------
-MassHealth DSRIP Protocol, Sec 5.3.1 and Appendix D (ACO measure slate and quality domains),
+MassHealth DSRIP Protocol, Sec 5.3.1, Sec 5.4.4 and Appendix D (measure slates and quality domains),
 Sec 4.4.2 and Exhibit 9 (flexible services), Sec 4.4.3 and Exhibit 10 (DSTI glide path),
 Sec 4.6 and Exhibit 15 (statewide investments).
 """
@@ -32,6 +33,17 @@ class Plants:
     losing_aco: int
 
 
+@dataclass(frozen=True)
+class EntityGroup:
+    """Entities of one type with their members per budget period (of the type's calendar)."""
+
+    entity_type: str
+    ids: np.ndarray
+    member_months: np.ndarray           # (entity, budget period)
+    improving: int = -1                 # index of the entity with planted improvement, -1 none
+    engagement: np.ndarray | None = None  # (entity, BP, [assigned, engaged]) distinct members (CPs)
+
+
 def choose_plants(world: World) -> Plants:
     """The largest model A or B ACO with members from BP 1 runs losses; the largest other ACO
     improves its quality.
@@ -50,107 +62,120 @@ def _performance_periods(cfg: Config) -> list[int]:
     return [bp for bp in cfg.calendar.budget_periods if bp > 0]
 
 
-def measure_results(cfg: Config, world: World, rng: np.random.Generator, member_months: np.ndarray,
-                    plants: Plants) -> pd.DataFrame:
-    """ACO x BP x measure results of the Appendix D slate.
+def _entity_periods(group: EntityGroup):
+    """(entity index, budget period, attributed members) for every performance period with members."""
+    for bp in range(1, group.member_months.shape[1]):
+        for e in range(len(group.ids)):
+            if group.member_months[e, bp] > 0:
+                yield e, bp, group.member_months[e, bp] / N_MONTHS_PER_YEAR
+
+
+def measure_results(cfg: Config, rng: np.random.Generator, groups: list[EntityGroup]) -> pd.DataFrame:
+    """Entity x BP x measure results of the Appendix D slates.
 
     A measure's rate is its typical Medicaid rate shifted on the logit scale, in the better
-    direction, by an ACO level, a small secular gain per BP, the improving ACO's gain per BP and,
-    in one BP, the worsening domain's shift; numerators are binomial. Ratio measures
+    direction, by an entity level, a small secular gain per BP, the improving ACO's gain per BP
+    and, for ACOs in one BP, the worsening domain's shift; numerators are binomial. Ratio measures
     (observed/expected, per member-months) give ``rate`` only, shifted by ``log_ratio_per_logit``
-    on the log scale per logit unit.
+    on the log scale per logit unit. CP engagement is counted from the generated engagement rows.
 
     References
     ----------
-    MassHealth DSRIP Protocol, Sec 5.3.1 (quality domains), Appendix D (ACO Measure Slate).
+    MassHealth DSRIP Protocol, Sec 5.3.1 (ACO quality domains), Sec 5.4.4 (CP/CSA domains),
+    Appendix D (measure slates).
     """
     q, eff = cfg.quality, cfg.effects
-    slate = cfg.measures["measures"]
-    n_aco = len(world.aco_ids)
-    level = rng.normal(0.0, q["aco_sd"], n_aco)
+    worse = eff["worsening_domain"]
     rows = []
-    for bp in _performance_periods(cfg):
-        for a in range(n_aco):
-            members = member_months[a, bp] / N_MONTHS_PER_YEAR
-            if members <= 0:
-                continue
+    for group in groups:
+        slate = cfg.slates[group.entity_type]["measures"]
+        level = rng.normal(0.0, q["aco_sd"], len(group.ids))
+        for e, bp, members in _entity_periods(group):
+            entity = group.ids[e]
             for m in slate:
+                if m["kind"] == "engagement":
+                    assigned, engaged = group.engagement[e, bp]
+                    if assigned:
+                        rows.append((entity, bp, m["id"], float(engaged), float(assigned), None, int(assigned)))
+                    continue
                 direction = 1.0 if m["higher_is_better"] else -1.0
-                shift = level[a] + q["bp_gain"] * (bp - 1)
-                if a == plants.improving_aco:
+                shift = level[e] + q["bp_gain"] * (bp - 1)
+                if e == group.improving:
                     shift += eff["improving_aco"]["logit_gain_per_bp"] * (bp - 1)
-                worse = eff["worsening_domain"]
-                if m["domain"] == worse["domain"] and bp == worse["budget_period"]:
+                if group.entity_type == "aco" and m["domain"] == worse["domain"] and bp == worse["budget_period"]:
                     shift += worse["logit_shift"]
                 eligible = int(rng.poisson(m["prevalence"] * members))
                 if eligible == 0:
                     continue
                 if m["kind"] == "binomial":
                     rate = np.clip(expit(logit(m["rate"]) + direction * shift), RATE_FLOOR, RATE_CEILING)
-                    num = float(rng.binomial(eligible, rate))
-                    rows.append((world.aco_ids[a], bp, m["id"], num, float(eligible), None, eligible))
+                    rows.append((entity, bp, m["id"], float(rng.binomial(eligible, rate)), float(eligible), None,
+                                 eligible))
                 else:
                     log_ratio = -direction * shift * q["log_ratio_per_logit"] + rng.normal(0, q["ratio_sd"])
-                    ratio = m["rate"] * np.exp(log_ratio)
-                    rows.append((world.aco_ids[a], bp, m["id"], None, None, float(ratio), eligible))
+                    rows.append((entity, bp, m["id"], None, None, float(m["rate"] * np.exp(log_ratio)), eligible))
     return pd.DataFrame(rows, columns=["entity_id", "budget_period", "measure_id", "numerator", "denominator",
                                        "rate", "eligible_members"])
 
 
-def utilization(cfg: Config, world: World, rng: np.random.Generator, member_months: np.ndarray,
-                plants: Plants) -> pd.DataFrame:
-    """ACO x BP observed and expected avoidable-utilisation events (measures 37-39).
+def utilization(cfg: Config, rng: np.random.Generator, groups: list[EntityGroup]) -> pd.DataFrame:
+    """Entity x BP observed and expected avoidable-utilisation events.
 
-    Expected events = events per member-month x member-months x the ACO's case mix; observed =
-    Poisson(expected x the ACO's efficiency), where the improving ACO's ratio falls each BP.
+    Expected events = events per member-month x member-months x the entity's case mix; observed =
+    Poisson(expected x the entity's efficiency), where the improving ACO's ratio falls each BP.
 
     References
     ----------
-    MassHealth DSRIP Protocol, Sec 5.3.1 (avoidable utilisation), Appendix D measures 37-39.
+    MassHealth DSRIP Protocol, Sec 5.3.1 (avoidable utilisation), Appendix D (ACO measures 37-39
+    and the CP/CSA utilisation measures).
     """
     q, gain = cfg.quality, cfg.effects["improving_aco"]["ratio_gain_per_bp"]
-    n_aco = len(world.aco_ids)
-    case_mix = np.exp(rng.normal(0, q["utilization_risk_sd"], n_aco))
-    efficiency = np.exp(rng.normal(0, q["ratio_sd"], n_aco))
     rows = []
-    for bp in _performance_periods(cfg):
-        for a in range(n_aco):
-            mm = member_months[a, bp]
-            if mm <= 0:
-                continue
-            trend = (1 - gain) ** (bp - 1) if a == plants.improving_aco else 1.0
-            for m in cfg.measures["utilization"]:
-                expected = m["events_per_mm"] * mm * case_mix[a]
-                observed = float(rng.poisson(expected * efficiency[a] * trend))
-                rows.append((world.aco_ids[a], bp, m["id"], observed, expected, float(mm)))
+    for group in groups:
+        case_mix = np.exp(rng.normal(0, q["utilization_risk_sd"], len(group.ids)))
+        efficiency = np.exp(rng.normal(0, q["ratio_sd"], len(group.ids)))
+        for e, bp, members in _entity_periods(group):
+            mm = members * N_MONTHS_PER_YEAR
+            trend = (1 - gain) ** (bp - 1) if e == group.improving else 1.0
+            for m in cfg.slates[group.entity_type]["utilization"]:
+                expected = m["events_per_mm"] * mm * case_mix[e]
+                observed = float(rng.poisson(expected * efficiency[e] * trend))
+                rows.append((group.ids[e], bp, m["id"], observed, expected, float(mm)))
     return pd.DataFrame(rows, columns=["entity_id", "budget_period", "measure_id", "observed", "expected",
                                        "member_months"])
 
 
-def survey_scores(cfg: Config, world: World, rng: np.random.Generator, member_months: np.ndarray,
-                  plants: Plants) -> pd.DataFrame:
-    """ACO x BP member-experience survey composites (0-100); the improving ACO gains each BP.
+def survey_scores(cfg: Config, rng: np.random.Generator, groups: list[EntityGroup]) -> pd.DataFrame:
+    """Entity x BP member-experience survey composites (0-100); the improving ACO gains each BP.
 
     References
     ----------
-    MassHealth DSRIP Protocol, Sec 5.3.1 (Member Care Experience domain), Appendix D.
+    MassHealth DSRIP Protocol, Sec 5.3.1 and 5.4.4 (Member Care Experience domain), Appendix D.
     """
     q = cfg.quality
-    n_aco = len(world.aco_ids)
-    level = rng.normal(0, q["survey_sd"], n_aco)
     rows = []
-    for bp in _performance_periods(cfg):
-        for a in range(n_aco):
-            members = member_months[a, bp] / N_MONTHS_PER_YEAR
-            if members <= 0:
-                continue
-            gain = q["survey_gain_per_bp"] * (bp - 1) if a == plants.improving_aco else 0.0
-            for survey, composites in cfg.measures["surveys"].items():
+    for group in groups:
+        level = rng.normal(0, q["survey_sd"], len(group.ids))
+        for e, bp, members in _entity_periods(group):
+            gain = q["survey_gain_per_bp"] * (bp - 1) if e == group.improving else 0.0
+            for survey, composites in cfg.slates[group.entity_type]["surveys"].items():
                 for composite, base in composites.items():
-                    score = float(np.clip(base + level[a] + gain + rng.normal(0, 1.0), 0, 100))
+                    score = float(np.clip(base + level[e] + gain + rng.normal(0, 1.0), 0, 100))
                     respondents = int(min(q["survey_max_respondents"], rng.poisson(q["survey_response"] * members)))
-                    rows.append((world.aco_ids[a], bp, survey, composite, score, respondents))
+                    rows.append((group.ids[e], bp, survey, composite, score, respondents))
     return pd.DataFrame(rows, columns=["entity_id", "budget_period", "survey", "composite", "score", "respondents"])
+
+
+def csa_group(cfg: Config, rng: np.random.Generator, world: World, bh_cps: EntityGroup) -> EntityGroup:
+    """CSAs: no member-level data; each serves ``csa_relative_size`` x an average BH CP's members.
+
+    References
+    ----------
+    MassHealth DSRIP Protocol, Sec 4.5 (CSAs), Sec 5.4.4 (CSA accountability).
+    """
+    n = len(world.csa_ids)
+    size = cfg.quality["csa_relative_size"] * np.exp(rng.normal(0, 0.3, n))
+    return EntityGroup("csa", world.csa_ids, size[:, None] * bh_cps.member_months.mean(axis=0)[None, :])
 
 
 def flexible_services(cfg: Config, world: World, rng: np.random.Generator,

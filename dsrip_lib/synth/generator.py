@@ -30,13 +30,17 @@ class _Totals:
         self.cfg = cfg
         self.n_bp = max(cfg.calendar.budget_periods) + 1
         self.member_months = np.zeros((len(world.aco_ids), self.n_bp))
+        # CPs on the CP calendar: member-months, and distinct members assigned / engaged
+        self.cp_member_months = np.zeros((len(world.cp_ids), self.n_bp))
+        self.cp_engagement = np.zeros((len(world.cp_ids), self.n_bp, 2), dtype=np.int64)
         n_years = cfg.calendar.n_years
         self.spend = np.zeros((len(PMPM_POPULATIONS), n_years))
         self.months = np.zeros((len(PMPM_POPULATIONS), n_years))
         self.adoption: dict[int, np.ndarray] = {}
 
-    def add(self, block: Block, claims: Claims, adoption: dict[int, np.ndarray], losing_aco: int) -> None:
+    def add(self, block: Block, claims: Claims, cp, adoption: dict[int, np.ndarray], losing_aco: int) -> None:
         cal = self.cfg.calendar
+        self._add_cp(block, cp)
         bp = cal.bp_of_month()
         aco_bp = (block.aco >= 0) & (bp >= 0)[None, :]
         flat = block.aco[aco_bp] * self.n_bp + np.broadcast_to(bp, block.aco.shape)[aco_bp]
@@ -51,6 +55,19 @@ class _Totals:
             self.spend[k] += np.bincount(year[claims.month[hit]], claims.amount[hit], minlength=cal.n_years)
         for b, counts in adoption.items():
             self.adoption[b] = self.adoption.get(b, 0) + counts
+
+    def _add_cp(self, block: Block, cp) -> None:
+        row, month, cp_index, engaged = cp
+        bp = self.cfg.calendar.bp_of_month("cp")[month]
+        keep = bp >= 0
+        row, cp_index, engaged, bp = row[keep], cp_index[keep], engaged[keep], bp[keep]
+        cell = cp_index * self.n_bp + bp
+        size = self.cp_member_months.size
+        self.cp_member_months += np.bincount(cell, minlength=size).reshape(self.cp_member_months.shape)
+        for k, mask in enumerate((np.ones(len(row), dtype=bool), engaged)):
+            # a member has one CP, so distinct (member, BP) pairs count distinct members per CP and BP
+            pairs = np.unique(np.stack([row[mask], cell[mask]]), axis=1)
+            self.cp_engagement[..., k] += np.bincount(pairs[1], minlength=size).reshape(self.cp_member_months.shape)
 
     def pmpm(self, population: str) -> dict[str, float | None]:
         k = PMPM_POPULATIONS.index(population)
@@ -113,16 +130,23 @@ def run(cfg: Config, seed: int, root: Path) -> dict:
         claims, risk = simulate_claims(cfg, world, rng, block, plants.losing_aco)
         cp = cp_engagement(cfg, world, rng, block)
         _write_block(writer, cfg, world, block, claims, risk, cp, b)
-        totals.add(block, claims, block_adoption(cfg, world, block, claims), plants.losing_aco)
+        totals.add(block, claims, cp, block_adoption(cfg, world, block, claims), plants.losing_aco)
         del block, claims, risk, cp
 
     rng = np.random.default_rng(seeds[1])
     mm = totals.member_months
+    ltss = world.cp_is_ltss
+    bh_cps = et.EntityGroup("cp_bh", world.cp_ids[~ltss], totals.cp_member_months[~ltss],
+                            engagement=totals.cp_engagement[~ltss])
+    groups = [et.EntityGroup("aco", world.aco_ids, mm, improving=plants.improving_aco), bh_cps,
+              et.EntityGroup("cp_ltss", world.cp_ids[ltss], totals.cp_member_months[ltss],
+                             engagement=totals.cp_engagement[ltss]),
+              et.csa_group(cfg, rng, world, bh_cps)]
     writer.write("entities", world.entities)
     writer.write("providers", world.providers)
-    writer.write("measure_results", et.measure_results(cfg, world, rng, mm, plants))
-    writer.write("utilization", et.utilization(cfg, world, rng, mm, plants))
-    writer.write("survey_scores", et.survey_scores(cfg, world, rng, mm, plants))
+    writer.write("measure_results", et.measure_results(cfg, rng, groups))
+    writer.write("utilization", et.utilization(cfg, rng, groups))
+    writer.write("survey_scores", et.survey_scores(cfg, rng, groups))
     writer.write("flexible_services", et.flexible_services(cfg, world, rng, mm))
     writer.write("dsti_payments", et.dsti_payments(cfg))
     writer.write("statewide_investments", et.statewide_investments(cfg, rng))
@@ -153,7 +177,8 @@ def _truth(cfg: Config, seed: int, world: World, plants: et.Plants, totals: _Tot
             "worsening_domain": {
                 "domain": worse["domain"], "budget_period": worse["budget_period"],
                 "logit_shift": worse["logit_shift"],
-                "measure_ids": [m["id"] for m in cfg.measures["measures"] if m["domain"] == worse["domain"]],
+                "entity_type": "aco",
+                "measure_ids": [m["id"] for m in cfg.slates["aco"]["measures"] if m["domain"] == worse["domain"]],
             },
             "losing_aco": {
                 "aco_id": world.aco_ids[plants.losing_aco], "cost_multiplier": eff["losing_aco"]["cost_multiplier"],
