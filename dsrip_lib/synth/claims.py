@@ -50,7 +50,7 @@ def cost_level(cfg: Config) -> np.ndarray:
     c, cal = cfg.costs, cfg.calendar
     years = cal.first_year + np.arange(cal.n_years)
     growth = np.array([1 + c["annual_trend"] + c["year_shocks"][int(y)] for y in years])
-    index = np.cumprod(growth) / growth[0]
+    index = np.cumprod(growth)
     return index / index[list(years).index(c["base_year"])]
 
 
