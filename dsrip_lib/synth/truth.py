@@ -59,7 +59,13 @@ def block_adoption(cfg: Config, world: World, block: Block, claims: Claims) -> d
 
 
 def adoption_truth(cfg: Config, counts: dict[int, np.ndarray]) -> dict[str, dict]:
-    """truth.json's ``adoption`` block: counts, rate, Exhibit 26 target and pass/fail per period."""
+    """truth.json's ``adoption`` block: counts, rate, Exhibit 26 target and pass/fail per period.
+
+    References
+    ----------
+    MassHealth DSRIP Protocol, Sec 5.2.1.1 and Exhibit 26 (pass if the rate meets the target; the
+    Preparation Budget Period has no target).
+    """
     targets = cfg.program.state_accountability.adoption.targets
     out = {}
     for bp, c in sorted(counts.items()):
