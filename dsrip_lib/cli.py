@@ -21,7 +21,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     synth = sub.add_parser("synth", help="generate a synthetic Medicaid state")
-    synth.add_argument("--profile", choices=["tiny", "small", "state"], default="small")
+    synth.add_argument("--profile", default="small",
+                       help="a profile of params/synth/synth.yaml: tiny, small (default) or state")
     synth.add_argument("--seed", type=int, default=2017)
     synth.add_argument("--out", type=Path, required=True)
 
