@@ -8,8 +8,11 @@ it), records it in sidecar files that the runner turns into ``<report>.xlsx`` an
 Small-cell suppression (CMS cell size suppression policy): in every column named in
 ``counts``, a value greater than 0 and below 11 (counts 1-10, and averages that could
 be one) is replaced by the text ``"1-10"`` in both the displayed table and the workbook.
-Zero is shown. Complementary suppression (recovering a cell from a published total) is
-not attempted: do not publish totals beside suppressed rows.
+Zero is shown. A column declared in ``derived`` (a share, a rate or a total computed
+from count columns of the same row) is withheld (``"suppressed"``) wherever one of its
+counts is suppressed, so that it cannot give the count back. Charts are drawn from the
+published frame (``Publisher.published``, ``plot_values``). Complementary suppression
+across rows or tables is not attempted: see docs/running_reports.md.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 SUPPRESSED = "1-10"
+WITHHELD = "suppressed"  # a derived cell that would reveal a suppressed count
 SMALL_CELL_BELOW = 11  # counts > 0 and < 11 are suppressed (CMS: cells of 1 to 10)
 INDEX_FILE = "published.json"
 WIDE_TABLE_COLUMNS = 7  # wider tables are laid out to the page width in print (template CSS)
@@ -36,19 +40,56 @@ _SHEET_NAME = re.compile(r"^[A-Za-z0-9_ -]{1,31}$")  # Excel's sheet-name limits
 _MISSING_WORD = re.compile(r"\b(nan|inf|-inf|NaT)\b|<NA>", re.IGNORECASE)
 
 
-def suppress_small_cells(df: pd.DataFrame, counts: list[str]) -> pd.DataFrame:
-    """Replace counts 1-10 with ``"1-10"`` in the ``counts`` columns (a copy; others untouched)."""
-    missing = [col for col in counts if col not in df.columns]
+def suppress_small_cells(
+    df: pd.DataFrame, counts: list[str], derived: dict[str, str | list[str]] | None = None
+) -> pd.DataFrame:
+    """The table as published: small counts suppressed, cells derived from them withheld.
+
+    Parameters
+    ----------
+    df
+        The table.
+    counts
+        Columns of counts: values greater than 0 and below 11 become ``"1-10"``.
+    derived
+        ``{column: count column(s)}`` for columns computed from counts of the same row
+        (``{"chc_share": ["chc_members", "members"]}``, a total of its parts): the cell
+        becomes ``"suppressed"`` wherever any of its count columns is suppressed.
+
+    Returns
+    -------
+    A copy; other columns are untouched.
+    """
+    derived = {col: [sources] if isinstance(sources, str) else list(sources) for col, sources in (derived or {}).items()}
+    named = [*counts, *derived, *(src for sources in derived.values() for src in sources)]
+    missing = [col for col in dict.fromkeys(named) if col not in df.columns]
     if missing:
-        raise KeyError(f"count column(s) {missing} not in table columns {list(df.columns)}")
+        raise KeyError(f"column(s) {missing} not in table columns {list(df.columns)}")
+    undeclared = sorted({src for sources in derived.values() for src in sources} - set(counts))
+    if undeclared:
+        raise ValueError(f"derived columns are computed from {undeclared}, which are not declared as counts")
     out = df.copy()
+    small = {}
     for col in counts:
         values = pd.to_numeric(df[col], errors="raise")
         if (values < 0).any():
             raise ValueError(f"count column {col!r} holds negative values")
-        small = ((values > 0) & (values < SMALL_CELL_BELOW)).fillna(False).astype(bool)  # a missing count stays missing
-        out[col] = values.astype(object).where(~small, SUPPRESSED)
+        small[col] = ((values > 0) & (values < SMALL_CELL_BELOW)).fillna(False).astype(bool)  # missing stays missing
+        out[col] = values.astype(object).where(~small[col], SUPPRESSED)
+    for col, sources in derived.items():
+        hidden = pd.concat([small[src] for src in sources], axis=1).any(axis=1)
+        if col in small:  # a derived count that is itself small keeps the "1-10" it already shows
+            hidden &= ~small[col]
+        out[col] = out[col].astype(object).where(~hidden, WITHHELD)
     return out
+
+
+def plot_values(published: pd.DataFrame) -> pd.DataFrame:
+    """A published frame with suppressed and withheld cells as NaN, for charts.
+
+    A chart drawn from this shows a suppressed cell as a gap, never its value.
+    """
+    return published.mask(published.isin([SUPPRESSED, WITHHELD])).infer_objects()
 
 
 def _display_value(value: object, fmt: str | None) -> str:
@@ -114,6 +155,7 @@ class Publisher:
     figure_dpi: int = 110
     _tables: list[dict] = field(default_factory=list, init=False, repr=False)
     _values: dict[str, dict] = field(default_factory=dict, init=False, repr=False)
+    _published: dict[str, pd.DataFrame] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.output_dir is not None:
@@ -127,6 +169,7 @@ class Publisher:
         caption: str,
         counts: list[str] = (),
         formats: dict[str, str] | None = None,
+        derived: dict[str, str | list[str]] | None = None,
     ) -> None:
         """Display a table and record it as sheet ``name`` of the workbook.
 
@@ -142,6 +185,10 @@ class Publisher:
             Columns holding counts of people or events: small cells are suppressed.
         formats
             Display format per column (``{"rate": "{:.1%}"}``); the workbook keeps the values.
+        derived
+            Columns computed from count columns of the same row, ``{column: count column(s)}``
+            (``{"chc_share": ["chc_members", "members"]}``; a total and its parts): withheld
+            wherever one of those counts is suppressed (see ``suppress_small_cells``).
         """
         if not _SHEET_NAME.match(name):
             raise ValueError(f"table name {name!r}: use 1-31 letters, digits, spaces, '_' or '-'")
@@ -153,14 +200,24 @@ class Publisher:
         identifiers = sorted(IDENTIFIER_COLUMNS & {str(col) for col in df.columns})
         if identifiers:
             raise ValueError(f"table {name!r} holds member-level identifier column(s) {identifiers}")
-        published = suppress_small_cells(df.reset_index(drop=True), list(counts))
-        table_html = _table_html(published, caption, formats or {}, list(counts))
+        published = suppress_small_cells(df.reset_index(drop=True), list(counts), derived)
+        table_html = _table_html(published, caption, formats or {}, [*counts, *(derived or {})])
         self._display({"text/html": table_html, "text/plain": caption})
+        self._published[name] = published
         if self.output_dir is not None:
             path = self.output_dir / "tables" / f"{name}.pkl"
             published.to_pickle(path)
             self._tables.append({"name": name, "caption": caption, "file": str(path.relative_to(self.output_dir))})
             self._save_index()
+
+    def published(self, name: str) -> pd.DataFrame:
+        """The table ``name`` as published (suppressed): what charts and prose may use.
+
+        ``plot_values(pub.published(name))`` gives numbers with NaN for suppressed cells.
+        """
+        if name not in self._published:
+            raise KeyError(f"no table {name!r} published yet; published: {sorted(self._published)}")
+        return self._published[name].copy()
 
     def value(self, name: str, value: object, description: str) -> None:
         """Record a headline number for ``results.json``; NaN, inf and non-numbers are refused."""

@@ -227,3 +227,57 @@ def test_index_file_is_valid_json_after_each_call(tmp_path, shown):
     pub.table("t", pd.DataFrame({"n": [20]}), caption="x")
     index = json.loads((tmp_path / publish.INDEX_FILE).read_text())
     assert [t["name"] for t in index["tables"]] == ["t"] and list(index["values"]) == ["a"]
+
+
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(1, 40)), min_size=1, max_size=30))
+def test_a_share_is_withheld_exactly_where_one_of_its_counts_is_suppressed(rows):
+    df = pd.DataFrame([(min(part, whole), whole) for part, whole in rows], columns=["chc", "members"])
+    df["share"] = df.chc / df.members
+    out = suppress_small_cells(df, ["chc", "members"], derived={"share": ["chc", "members"]})
+    for (chc, members, share), shown_share in zip(df.itertuples(index=False), out["share"]):
+        small = any(1 <= n <= 10 for n in (chc, members))
+        assert shown_share == (publish.WITHHELD if small else share)
+
+
+def test_a_total_is_withheld_when_one_of_its_parts_is_suppressed_unless_itself_small():
+    df = pd.DataFrame({"kept": [100, 100, 4], "lost": [7, 30, 2], "before": [107, 130, 6]})
+    out = suppress_small_cells(df, ["kept", "lost", "before"], derived={"before": ["kept", "lost"]})
+    assert out["before"].tolist() == [publish.WITHHELD, 130, SUPPRESSED]
+    assert out["lost"].tolist() == [SUPPRESSED, 30, SUPPRESSED]
+
+
+def test_derived_columns_must_come_from_declared_counts():
+    df = pd.DataFrame({"n": [5], "d": [20], "share": [0.25]})
+    with pytest.raises(ValueError, match=r"\['d'\].*not declared as counts"):
+        suppress_small_cells(df, ["n"], derived={"share": ["n", "d"]})
+    with pytest.raises(KeyError, match="rate"):
+        suppress_small_cells(df, ["n"], derived={"rate": "n"})
+
+
+def test_table_withholds_the_share_beside_a_suppressed_count(tmp_path, shown):
+    pub = Publisher(tmp_path)
+    df = pd.DataFrame({"aco": ["a", "b"], "members": [400, 900], "chc_members": [8, 300]})
+    df["chc_share"] = df.chc_members / df.members
+    pub.table("chc", df, caption="CHC", counts=["members", "chc_members"],
+              derived={"chc_share": ["chc_members", "members"]}, formats={"chc_share": "{:.1%}"})
+    html = shown[0]["text/html"]
+    assert f'<td class="num">{publish.WITHHELD}</td>' in html and "2.0%" not in html
+    assert "33.3%" in html
+    [(_, _, frame)] = read_published(tmp_path)[0]
+    assert frame["chc_share"].tolist() == [publish.WITHHELD, 300 / 900]
+
+
+def test_published_gives_the_suppressed_frame_and_plot_values_blanks_it(shown):
+    pub = Publisher()  # display-only publishing keeps the frame too, for the notebook's charts
+    matrix = pd.DataFrame({"ACO": [500, 3], "MCO": [9, 200]}, index=pd.Index(["ACO", "MCO"], name="from"))
+    pub.table("flows", matrix, caption="x", counts=["ACO", "MCO"])
+    published = pub.published("flows")
+    assert published["MCO"].tolist() == [SUPPRESSED, 200]
+    published.loc[0, "ACO"] = -1  # a copy: the record is not changed by the caller
+    assert pub.published("flows")["ACO"].tolist() == [500, SUPPRESSED]
+    values = publish.plot_values(pub.published("flows"))
+    assert values["from"].tolist() == ["ACO", "MCO"]
+    assert values["ACO"].iloc[0] == 500 and math.isnan(values["ACO"].iloc[1])
+    assert values["MCO"].dtype == float and math.isnan(values["MCO"].iloc[0])
+    with pytest.raises(KeyError, match="no table 'other'"):
+        pub.published("other")
