@@ -34,7 +34,9 @@ import pyarrow.csv as arrow_csv
 import pyarrow.parquet as pq
 
 from dsrip_lib.errors import InputValidationError
-from dsrip_lib.program import load_program
+from dsrip_lib.program import Program, load_program
+
+ProgramArg = Program | str | Path | None  # a program, its name or path; None = the default program
 
 DOC = "docs/data_contract.md"
 BATCH_ROWS = 250_000
@@ -191,7 +193,7 @@ class Bounds:
     model_risk_tracks: tuple[tuple[str, int | None], ...] | None = None
 
     @classmethod
-    def from_program(cls, program) -> Bounds:
+    def from_program(cls, program: Program) -> Bounds:
         """Bounds of a program: data from its baseline year to the end of its last budget period;
         safety-net categories and model/risk-track pairs from its ACO payment exhibits.
 
@@ -509,9 +511,11 @@ def read_csv(path: str | Path, spec: TableSpec) -> arrow.Table:
     return _csv_reader(Path(path), spec).read_all()
 
 
-def _bounds(program) -> Bounds:
-    if program is None or isinstance(program, (str, Path)):
-        program = load_program() if program is None else load_program(program)
+def _bounds(program: ProgramArg) -> Bounds:
+    if program is None:
+        program = load_program()
+    elif isinstance(program, (str, Path)):
+        program = load_program(program)
     return Bounds.from_program(program)
 
 
@@ -788,12 +792,12 @@ def _check_cross_rows(con, specs: dict[str, TableSpec], found: dict[str, _Found]
 
 
 # -- public entry points -----------------------------------------------------------------------------
-def tables(program=None) -> dict[str, TableSpec]:
+def tables(program: ProgramArg = None) -> dict[str, TableSpec]:
     """The contract's tables (bounds from ``program``: a Program, a name or path, default MassHealth)."""
     return table_specs(_bounds(program))
 
 
-def schema(name: str, program=None) -> pa.DataFrameSchema:
+def schema(name: str, program: ProgramArg = None) -> pa.DataFrameSchema:
     """The pandera schema of table ``name`` (its row rules; cross-row rules are in SQL)."""
     return _spec(tables(program), name).schema()
 
@@ -805,7 +809,7 @@ def _spec(specs: dict[str, TableSpec], name: str) -> TableSpec:
         raise InputValidationError(f"unknown table {name!r}; the contract's tables: {', '.join(specs)}") from None
 
 
-def validate_table(name: str, df: pd.DataFrame, source: str | None = None, program=None) -> None:
+def validate_table(name: str, df: pd.DataFrame, source: str | None = None, program: ProgramArg = None) -> None:
     """Check an in-memory frame against table ``name``'s row rules, grain and spans.
 
     Foreign keys need the other tables: ``validate_dir`` checks them.
@@ -829,7 +833,7 @@ def validate_table(name: str, df: pd.DataFrame, source: str | None = None, progr
         raise InputValidationError(problems.message(label))
 
 
-def validate_dir(path: str | Path, program=None) -> str:
+def validate_dir(path: str | Path, program: ProgramArg = None) -> str:
     """Check every contract table in a data directory; return a short summary of what was checked.
 
     Required tables must be present; optional ones are checked when present. Row rules run

@@ -22,7 +22,7 @@ import ibis
 import pandas as pd
 from ibis.backends import BaseBackend
 
-from dsrip_lib.contract import locate, read_csv, table_files, tables, validate_dir
+from dsrip_lib.contract import ProgramArg, locate, read_csv, table_files, tables, validate_dir
 from dsrip_lib.errors import InputValidationError, ParameterError
 
 
@@ -44,7 +44,7 @@ class Dataset:
     Use :func:`open_dataset` to make one.
     """
 
-    def __init__(self, data_dir: Path, con: BaseBackend, program=None):
+    def __init__(self, data_dir: Path, con: BaseBackend, program: ProgramArg = None):
         self.data_dir = data_dir
         self.con = con
         self._specs = tables(program)
@@ -93,7 +93,7 @@ class Dataset:
 
 
 def open_dataset(data_dir: str | Path, backend: str | BaseBackend = "duckdb", validate: bool = True,
-                 program=None) -> Dataset:
+                 program: ProgramArg = None) -> Dataset:
     """Open a data directory as Ibis tables, checking it against the data contract first.
 
     Parameters

@@ -8,12 +8,14 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pandera.errors
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from dsrip_lib.contract import locate, validate_dir, validate_table
+from dsrip_lib.contract import Bounds, locate, table_specs, validate_dir, validate_table
 from dsrip_lib.errors import InputValidationError
+from dsrip_lib.program import load_program
 
 D = dt.date
 
@@ -292,3 +294,26 @@ def test_cli_valid_directory_exits_0(tmp_path):
 
 def test_synthetic_tiny_state_conforms(tiny_data):
     assert "conforms to the data contract" in validate_dir(tiny_data)
+
+
+def test_masshealth_bounds_come_from_the_program_definition():
+    bounds = Bounds.from_program(load_program())
+    # protocol Sec 5.2.1.2 (CY2017 baseline), Sec 3.1.1 (BP 5 = CY2022), Exhibit 7 (categories 1-5),
+    # Exhibit 8 (model A has no risk track, B has 1-2, C has 1-3)
+    assert (bounds.first_day, bounds.last_day) == (D(2017, 1, 1), D(2022, 12, 31))
+    assert bounds.budget_periods == (0, 1, 2, 3, 4, 5) and bounds.performance_periods == (1, 2, 3, 4, 5)
+    assert bounds.sfys == tuple(range(2017, 2024))
+    assert bounds.safety_net_categories == (1, 2, 3, 4, 5)
+    assert sorted(bounds.model_risk_tracks, key=str) == sorted(
+        [("A", None), ("B", 1), ("B", 2), ("C", 1), ("C", 2), ("C", 3)], key=str)
+
+
+def test_another_program_calendar_moves_the_bounds():
+    bounds = Bounds(first_day=D(2020, 1, 1), last_day=D(2020, 12, 31), budget_periods=(1, 2), sfys=(2020, 2021))
+    claims = table_specs(bounds)["claims"]
+    frame = (pa.Table.from_pandas(valid_frames()["claims"], preserve_index=False).cast(claims.arrow_schema)
+             .to_pandas(types_mapper=pd.ArrowDtype))
+    with pytest.raises(pandera.errors.SchemaError, match="between 2020-01-01 and 2020-12-31"):
+        claims.schema().validate(frame)
+    entities = table_specs(bounds)["entities"]
+    assert not any("risk_track is one of" in r.description for r in entities.row_rules)  # no ACO exhibits
