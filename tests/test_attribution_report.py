@@ -1,0 +1,126 @@
+"""Presentation tables of the attribution report, on hand-built inputs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from dsrip_lib import attribution_report as ar
+from dsrip_lib.adoption import AdoptionResult
+from dsrip_lib.publish import plot_values, suppress_small_cells
+
+ACOS = pd.DataFrame({"aco_id": ["A1", "C1"], "name": ["Alpha", "Charlie"], "model": ["A", "C"]})
+BP = {1: "BP 1", 2: "BP 2"}
+
+
+def _period(number, start, end):
+    return SimpleNamespace(number=number, start=dt.date.fromisoformat(start), end=dt.date.fromisoformat(end))
+
+
+def _counts(rows):
+    """Monthly counts: (aco, month, members, chc_members)."""
+    df = pd.DataFrame(rows, columns=["aco_id", "month", "members", "chc_members"])
+    df["month"] = pd.to_datetime(df["month"])
+    return df
+
+
+def test_aco_directory_keeps_acos_only_with_name_and_model():
+    entities = pd.DataFrame({
+        "entity_id": ["A1", "MCO1", "C1"], "entity_type": ["aco", "mco", "aco"],
+        "name": ["Alpha", "Plan", "Charlie"], "aco_model": ["A", None, "C"],
+    })
+    out = ar.aco_directory(entities)
+    assert out.to_dict("list") == {"aco_id": ["A1", "C1"], "name": ["Alpha", "Charlie"], "model": ["A", "C"]}
+
+
+def test_periods_in_data_keeps_overlapping_periods_only():
+    periods = [_period(0, "2017-07-01", "2017-12-31"), _period(1, "2018-01-01", "2018-12-31"),
+               _period(2, "2019-01-01", "2019-12-31")]
+    kept = ar.periods_in_data(periods, dt.date(2017, 12, 1), dt.date(2018, 3, 1))
+    assert [p.number for p in kept] == [0, 1]
+
+
+def test_per_period_wide_fills_a_missing_period_with_zero_and_names_acos():
+    by_period = pd.DataFrame({"aco_id": ["A1", "A1", "C1"], "budget_period": [1, 2, 2],
+                              "member_months": [120, 130, 40]})
+    out = ar.per_period_wide(by_period, "member_months", ACOS, BP)
+    assert list(out.columns) == ["aco_id", "name", "model", "BP 1", "BP 2"]
+    assert out.set_index("aco_id")[["BP 1", "BP 2"]].to_dict("index") == {
+        "A1": {"BP 1": 120, "BP 2": 130}, "C1": {"BP 1": 0, "BP 2": 40}}
+
+
+def test_attributed_members_and_chc_share_by_period_average_the_months():
+    # BP 1 is two months: A1 has 30 and 10 members (20 on average), 15 and 5 of them CHC
+    counts = _counts([("A1", "2018-01-01", 30, 15), ("A1", "2018-02-01", 10, 5),
+                      ("C1", "2018-02-01", 40, 0), ("A1", "2018-03-01", 50, 10)])
+    periods = [_period(1, "2018-01-01", "2018-02-28"), _period(2, "2018-03-01", "2018-03-31")]
+    members = ar.attributed_members_by_period(counts, periods, "average")
+    got = members.set_index(["budget_period", "aco_id"])
+    assert got.loc[(1, "A1"), "members"] == 20 and got.loc[(1, "C1"), "members"] == 20
+    assert got.loc[(2, "A1"), "chc_members"] == 10
+
+    chc = ar.chc_share_by_period(members, BP)
+    assert chc["period"].tolist() == ["BP 1", "BP 2"]
+    assert chc["members"].tolist() == [40, 50] and chc["chc_members"].tolist() == [10, 10]
+    assert chc["chc_share"].tolist() == [10 / 40, 10 / 50]
+
+    by_aco = ar.chc_share_by_aco(members, ACOS, 1)
+    assert by_aco["name"].tolist() == ["Alpha", "Charlie"] and by_aco["chc_share"].tolist() == [0.5, 0.0]
+
+
+def test_members_by_model_sums_acos_of_a_model_per_month():
+    acos = pd.concat([ACOS, pd.DataFrame({"aco_id": ["A2"], "name": ["Able"], "model": ["A"]})])
+    counts = _counts([("A1", "2018-01-01", 30, 0), ("A2", "2018-01-01", 12, 0), ("C1", "2018-02-01", 40, 0)])
+    out = ar.members_by_model(counts, acos)
+    assert list(out.columns) == ["Model A", "Model C"]
+    assert out.loc[pd.Timestamp("2018-01-01")].tolist() == [42, 0]
+    assert out.loc[pd.Timestamp("2018-02-01")].tolist() == [0, 40]
+
+
+def test_row_shares_of_a_published_matrix_do_not_give_back_a_suppressed_cell():
+    matrix = pd.DataFrame({"ACO (same)": [90, 20], "MCO": [4, 60], "FFS": [6, 0]}, index=["ACO", "MCO"])
+    published = plot_values(suppress_small_cells(matrix, list(matrix.columns)))
+    shares = ar.row_shares(published)
+    assert math.isnan(shares.loc["ACO", "MCO"]) and math.isnan(shares.loc["ACO", "FFS"])
+    # the denominator is the shown 90, not the true 100 (which would reveal 4 + 6 = 10)
+    assert shares.loc["ACO", "ACO (same)"] == 1.0
+    assert shares.loc["MCO"].tolist() == [20 / 80, 60 / 80, 0.0]
+
+
+def test_row_shares_of_an_all_suppressed_row_are_missing():
+    shares = ar.row_shares(pd.DataFrame({"x": [float("nan"), 5.0], "y": [float("nan"), 0.0]}))
+    assert shares.iloc[0].isna().all() and shares.iloc[1].tolist() == [1.0, 0.0]
+
+
+def test_aco_flows_table_labels_months_and_keeps_counts():
+    summary = pd.DataFrame({"aco_id": ["A1"], "members_before": [100], "kept": [80], "lost_to_other_aco": [15],
+                            "lost_to_non_aco": [5], "gained_from_other_aco": [12], "gained_from_non_aco": [8],
+                            "members_after": [100]})
+    out = ar.aco_flows_table(summary, ACOS, dt.date(2018, 12, 1), dt.date(2019, 12, 1))
+    assert list(out.columns) == ["aco_id", "name", "Dec 2018", "kept", "to other ACO", "to non-ACO",
+                                 "from other ACO", "from non-ACO", "Dec 2019"]
+    assert out.iloc[0].tolist() == ["A1", "Alpha", 100, 80, 15, 5, 12, 8, 100]
+
+
+def test_plurality_agreement_counts_members_in_both_and_the_agreeing_fraction():
+    plurality = pd.DataFrame({"member_id": ["m1", "m2", "m3", "m4"], "aco_id": ["A1", "A1", "C1", "C1"]})
+    rule = pd.DataFrame({"member_id": ["m1", "m2", "m3", "m9"], "aco_id": ["A1", "C1", "C1", "A1"]})
+    assert ar.plurality_agreement(plurality, rule) == (3, 2 / 3)
+    assert ar.plurality_agreement(plurality, rule.iloc[0:0]) == (0, 0.0)
+
+
+def test_adoption_table_one_row_per_period_with_result():
+    results = [
+        AdoptionResult(1, 1000, 600, 0.6, None, None, {"path_aco": 500, "path_apm_pcp": 150, "path_apm_spending": 20}),
+        AdoptionResult(2, 1000, 700, 0.7, 0.75, False, {"path_aco": 650, "path_apm_pcp": 90, "path_apm_spending": 0}),
+    ]
+    out = ar.adoption_table(results, BP)
+    assert list(out.columns) == ["period", "ACO-eligible", "via ACO", "via APM PCP", "via APM spending", "adopted",
+                                 "rate", "target", "result"]
+    assert out["result"].tolist() == ["n/a", "fail"]
+    assert out.iloc[1][["ACO-eligible", "via ACO", "adopted"]].tolist() == [1000, 650, 700]
+    assert math.isnan(out["target"].iloc[0]) and out["target"].iloc[1] == pytest.approx(0.75)
