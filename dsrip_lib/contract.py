@@ -55,9 +55,8 @@ ENTITY_TYPES = ("aco", "mco", "cp_bh", "cp_ltss", "csa")
 CP_ENTITY_TYPES = ("cp_bh", "cp_ltss")
 ACO_MODELS = ("A", "B", "C")
 PROVIDER_TYPES = ("pcp", "specialist", "hospital", "behavioral_health", "ltss", "pharmacy", "other")
-SERVICE_CATEGORIES = (
-    "inpatient", "outpatient", "emergency", "primary_care", "specialist", "behavioral_health", "pharmacy", "ltss", "other",
-)
+SERVICE_CATEGORIES = ("inpatient", "outpatient", "emergency", "primary_care", "specialist", "behavioral_health",
+                      "pharmacy", "ltss", "other")
 EXCLUSION_CATEGORIES = ("hep_c_drug", "high_cost_drug", "ltss", "dsrip", "quality_incentive", "admin")
 SURVEYS = ("primary_care", "behavioral_health", "ltss")
 SEXES = ("F", "M")
@@ -347,7 +346,8 @@ def table_specs(bounds: Bounds) -> dict[str, TableSpec]:
         ), row_rules=(
             RowRule(f"aco_eligible is false when eligibility_group is '{NOT_ACO_ELIGIBLE_GROUP}'",
                     ("aco_eligible", "eligibility_group"),
-                    lambda df: ~((df["eligibility_group"] == NOT_ACO_ELIGIBLE_GROUP) & df["aco_eligible"]).fillna(False)),
+                    lambda df: ~((df["eligibility_group"] == NOT_ACO_ELIGIBLE_GROUP)
+                                 & df["aco_eligible"]).fillna(False)),
             _present_iff("plan_id", lambda df: df["plan_type"] != "ffs",
                          "plan_id is null exactly when plan_type is 'ffs'", "plan_type"),
             RowRule(f"plan_id is '{PCC_PLAN_ID}' when plan_type is 'pcc' or 'aco_b'", ("plan_id", "plan_type"),
@@ -627,7 +627,8 @@ def _check_frame(frame: pd.DataFrame, schema: pa.DataFrameSchema, spec: TableSpe
         for (column, check), group in cases.groupby(["column", "check"], sort=False):
             rows = pd.Index(group["index"].dropna().unique())
             if rows.empty:  # a check that could not run at all: show pandera's reason
-                problems.add(file, column, check, examples=[str(v) for v in group["failure_case"].unique()[:MAX_EXAMPLES]])
+                reasons = group["failure_case"].unique()[:MAX_EXAMPLES]
+                problems.add(file, column, check, examples=[str(v) for v in reasons])
                 continue
             shown = frame.loc[rows[:MAX_EXAMPLES].astype(int)]
             problems.add(file, column, check, len(rows),
@@ -645,7 +646,8 @@ def _check_batches(batches, spec: TableSpec, usable: set[str], file: str, part: 
     return offset
 
 
-def _check_rows(location: Path, spec: TableSpec, label: str, problems: _Problems) -> tuple[int, set[str], arrow.Table | None]:
+def _check_rows(location: Path, spec: TableSpec, label: str,
+                problems: _Problems) -> tuple[int, set[str], arrow.Table | None]:
     """Row rules of every file of a table; returns (rows, checkable columns, the CSV's table)."""
     files = table_files(location)
     if not files:

@@ -243,7 +243,8 @@ def test_csv_value_that_does_not_parse(tmp_path):
     del frames["members"]
     write(tmp_path, frames)
     (tmp_path / "members.csv").write_text(
-        "member_id,birth_date,sex,dual_eligible\n01060,1980-01-01,F,false\nM2,2001-13-02,M,false\nM3,1950-07-09,F,true\n")
+        "member_id,birth_date,sex,dual_eligible\n"
+        "01060,1980-01-01,F,false\nM2,2001-13-02,M,false\nM3,1950-07-09,F,true\n")
     message = problems_of(tmp_path)
     assert "members.csv:" in message and 'column birth_date: rule "type date"' in message and "2001-13-02" in message
 
