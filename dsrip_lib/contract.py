@@ -635,10 +635,9 @@ def _check_frame(frame: pd.DataFrame, schema: pa.DataFrameSchema, spec: TableSpe
                          [_row_text(f"{part}row {i + 1}: ", row) for i, row in shown.iterrows()])
 
 
-def _check_batches(batches, spec: TableSpec, usable: set[str], file: str, part: str, offset: int,
-                   problems: _Problems) -> int:
-    """Row rules over an iterable of Arrow batches; returns the number of rows checked."""
-    schema = spec.schema(usable)
+def _check_batches(batches, spec: TableSpec, usable: set[str], file: str, part: str, problems: _Problems) -> int:
+    """Row rules over the Arrow batches of one file; returns the number of rows checked."""
+    schema, offset = spec.schema(usable), 0
     for batch in batches:
         frame = _to_frame(batch, spec, usable, offset)
         _check_frame(frame, schema, spec, file, part, problems)
@@ -663,7 +662,7 @@ def _check_rows(location: Path, spec: TableSpec, label: str,
             usable_all &= usable
             if path.suffix == ".csv":
                 batches = (kept.append(b) or b for b in batches)
-            total = _check_batches(batches, spec, usable, label, part, total, problems)
+            total += _check_batches(batches, spec, usable, label, part, problems)
         except (arrow.ArrowException, OSError) as exc:
             column = _csv_column(str(exc), path)
             if column:  # a CSV value that does not parse as its column's type
@@ -827,7 +826,7 @@ def validate_table(name: str, df: pd.DataFrame, source: str | None = None, progr
     problems = _Problems()
     table = arrow.Table.from_pandas(df, preserve_index=False)
     usable = _usable_columns(table.schema, spec, label, problems)
-    _check_batches(table.to_batches(BATCH_ROWS), spec, usable, label, "", 0, problems)
+    _check_batches(table.to_batches(BATCH_ROWS), spec, usable, label, "", problems)
     with _duckdb() as con:
         _register(con, name, None, table)
         _check_cross_rows(con, {name: spec}, {name: _Found(label, len(df), usable)}, problems, foreign_keys=False)

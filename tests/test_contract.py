@@ -94,6 +94,10 @@ def test_parquet_part_directory_is_one_table(tmp_path):
     pq.write_table(pa.Table.from_pandas(claims.iloc[[0]], preserve_index=False), parts / "part-9.parquet")
     message = problems_of(tmp_path)
     assert "claims.parquet/:" in message and "claim_id='C1': 2 rows" in message
+    # a row rule broken in one part: rows are numbered within that part
+    bad = claims.iloc[[2]].assign(paid_amount=-1.0)
+    pq.write_table(pa.Table.from_pandas(bad, preserve_index=False), parts / "part-2.parquet")
+    assert "part-2.parquet row 1: claim_id='C3'" in problems_of(tmp_path)
 
 
 BREAKAGES = {
