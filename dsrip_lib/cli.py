@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", help="check a data directory against the data contract")
     validate.add_argument("--data", type=Path, required=True)
+    validate.add_argument("--program", default="masshealth_dsrip",
+                          help="program definition whose calendar and exhibits bound the checks")
 
     for name, help_text in [("run", "execute one report notebook"), ("report", "execute every report")]:
         p = sub.add_parser(name, help=help_text)
@@ -50,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "validate":
             from dsrip_lib.contract import validate_dir
 
-            print(validate_dir(args.data))
+            print(validate_dir(args.data, program=args.program))
         elif args.command == "run":
             from dsrip_lib.runner import run_notebook
 
