@@ -19,7 +19,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import (
     AfterValidator,
     Field,
@@ -30,6 +29,7 @@ from pydantic import (
 
 from dsrip_lib.calendar import Calendar, FrozenModel
 from dsrip_lib.errors import ParameterError
+from dsrip_lib.yaml_files import read_mapping
 
 PROGRAM_DIR_ENV = "DSRIP_PROGRAM_DIR"
 # Float slack when comparing sums that should agree exactly.
@@ -703,14 +703,7 @@ def load_program(name_or_path: str | Path = "masshealth_dsrip") -> Program:
         file and the key path of every problem.
     """
     path = program_path(name_or_path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ParameterError(f"program definition not found: {path}") from None
-    except yaml.YAMLError as exc:
-        raise ParameterError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ParameterError(f"{path}: a program definition must be a mapping, got {type(raw).__name__}")
+    raw = read_mapping(path, "program definition")
     try:
         calendar = Calendar.model_validate(raw.get("calendar"))
     except ValidationError as exc:

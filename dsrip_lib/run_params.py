@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from dsrip_lib import reports as registry
 from dsrip_lib.errors import ParameterError
+from dsrip_lib.yaml_files import read_mapping
 from dsrip_lib.program import program_path
 
 SafeName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")]
@@ -62,21 +62,6 @@ class RunParams(BaseModel):
     def program_file(self) -> Path:
         """The program definition YAML this run reads."""
         return program_path(self.program)
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader that refuses duplicate keys (PyYAML silently keeps the last)."""
-
-
-def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict:
-    keys = [loader.construct_object(key_node) for key_node, _ in node.value]
-    duplicates = sorted({str(k) for k in keys if keys.count(k) > 1})
-    if duplicates:
-        raise yaml.constructor.ConstructorError(None, None, f"duplicate key(s) {duplicates}", node.start_mark)
-    return loader.construct_mapping(node)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
 
 
 def repo_root(params_file: Path) -> Path:
@@ -140,14 +125,7 @@ def load_run_params(params_file: str | Path, overrides: dict[str, str] | None = 
     """
     params_file = Path(params_file)
     source = str(params_file)
-    try:
-        raw = yaml.load(params_file.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
-    except FileNotFoundError:
-        raise ParameterError(f"run parameter file not found: {params_file}") from None
-    except yaml.YAMLError as exc:
-        raise ParameterError(f"{source}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ParameterError(f"{source}: run parameters must be a mapping, got {type(raw).__name__}")
+    raw = read_mapping(params_file, "run parameter file")
     for key, value in (overrides or {}).items():
         _apply_override(raw, key, value, source)
     try:

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from dsrip_lib.contract import NOT_ACO_ELIGIBLE_GROUP
 from dsrip_lib.errors import ParameterError
+from dsrip_lib.yaml_files import read_mapping
 from dsrip_lib.program import Program, load_program
 
 PARAMS_DIR = Path(__file__).resolve().parents[2] / "params" / "synth"
@@ -25,7 +25,7 @@ N_MONTHS_PER_YEAR = 12
 
 
 def _read_yaml(name: str) -> dict[str, Any]:
-    return yaml.safe_load((PARAMS_DIR / name).read_text())
+    return read_mapping(PARAMS_DIR / name, "synthetic-data configuration")
 
 
 @dataclass(frozen=True)
