@@ -49,6 +49,11 @@ def periods_in_data(periods: Sequence[Period], first_month: dt.date, last_month:
     return [p for p in periods if pd.Timestamp(p.start) <= last and pd.Timestamp(p.end) >= first]
 
 
+def with_names(table: pd.DataFrame, acos: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (keyed by ``aco_id``) with each ACO's name as the second column; rows kept as they are."""
+    return acos[["aco_id", "name"]].merge(table, on="aco_id", how="right")
+
+
 def per_period_wide(
     by_period: pd.DataFrame, value: str, acos: pd.DataFrame, labels: dict[int, str]
 ) -> pd.DataFrame:
@@ -66,6 +71,7 @@ def per_period_wide(
         by_period.pivot(index="aco_id", columns="budget_period", values=value)
         .reindex(columns=list(labels))
         .fillna(0)
+        .astype(by_period[value].dtype)  # the pivot's gaps made integers float
         .rename(columns=labels)
     )
     wide.columns = [str(c) for c in wide.columns]
@@ -155,7 +161,7 @@ def aco_flows_table(summary: pd.DataFrame, acos: pd.DataFrame, month_from: dt.da
     Protocol 4.4.4.
     """
     labels = {"members_before": f"{month_from:%b %Y}", **FLOW_LABELS, "members_after": f"{month_to:%b %Y}"}
-    return acos[["aco_id", "name"]].merge(summary, on="aco_id", how="right").rename(columns=labels)
+    return with_names(summary, acos).rename(columns=labels)
 
 
 def plurality_agreement(plurality: pd.DataFrame, rule: pd.DataFrame) -> tuple[int, float]:

@@ -49,6 +49,7 @@ def test_per_period_wide_fills_a_missing_period_with_zero_and_names_acos():
                               "member_months": [120, 130, 40]})
     out = ar.per_period_wide(by_period, "member_months", ACOS, BP)
     assert list(out.columns) == ["aco_id", "name", "model", "BP 1", "BP 2"]
+    assert out["BP 1"].dtype == "int64"  # integers stay integers after the gaps are filled
     assert out.set_index("aco_id")[["BP 1", "BP 2"]].to_dict("index") == {
         "A1": {"BP 1": 120, "BP 2": 130}, "C1": {"BP 1": 0, "BP 2": 40}}
 
@@ -124,3 +125,9 @@ def test_adoption_table_one_row_per_period_with_result():
     assert out["result"].tolist() == ["n/a", "fail"]
     assert out.iloc[1][["ACO-eligible", "via ACO", "adopted"]].tolist() == [1000, 650, 700]
     assert math.isnan(out["target"].iloc[0]) and out["target"].iloc[1] == pytest.approx(0.75)
+
+
+def test_with_names_puts_the_name_beside_the_id_and_keeps_unknown_acos():
+    out = ar.with_names(pd.DataFrame({"aco_id": ["C1", "X9"], "n": [5, 7]}), ACOS)
+    assert list(out.columns) == ["aco_id", "name", "n"] and out["n"].tolist() == [5, 7]
+    assert out["name"].iloc[0] == "Charlie" and pd.isna(out["name"].iloc[1])
