@@ -131,3 +131,41 @@ def test_with_names_puts_the_name_beside_the_id_and_keeps_unknown_acos():
     out = ar.with_names(pd.DataFrame({"aco_id": ["C1", "X9"], "n": [5, 7]}), ACOS)
     assert list(out.columns) == ["aco_id", "name", "n"] and out["n"].tolist() == [5, 7]
     assert out["name"].iloc[0] == "Charlie" and pd.isna(out["name"].iloc[1])
+
+
+@pytest.mark.slow
+def test_report_on_tiny_data_withholds_every_cell_that_would_reveal_a_suppressed_count(tiny_data, tmp_path):
+    """The notebook declares its derived columns: on the tiny state (with small cells) none leaks."""
+    import json
+
+    import openpyxl
+    import yaml
+
+    from dsrip_lib import runner
+    from dsrip_lib.publish import SUPPRESSED, WITHHELD
+
+    params = tmp_path / "run.yaml"
+    params.write_text(yaml.safe_dump({"run_id": "tiny", "data_dir": str(tiny_data),
+                                      "reports_dir": str(tmp_path / "reports")}), encoding="utf-8")
+    html = runner.run_notebook("attribution", params, {})
+    book = openpyxl.load_workbook(html.with_suffix(".xlsx"))
+
+    def rows(sheet):
+        header, *body = book[sheet].iter_rows(min_row=3, values_only=True)
+        return [dict(zip(header, row)) for row in body]
+
+    chc = rows("CHC share by ACO")
+    assert any(SUPPRESSED in (r["members"], r["chc_members"]) for r in chc)  # the case is exercised
+    for r in chc:
+        hidden = SUPPRESSED in (r["members"], r["chc_members"])
+        assert (r["chc_share"] == WITHHELD) == hidden
+    flows = rows("ACO flows")
+    before, after = list(flows[0])[2], list(flows[0])[-1]
+    assert any(r[before] == WITHHELD for r in flows)
+    for r in flows:
+        assert (r[before] in (WITHHELD, SUPPRESSED)) == (SUPPRESSED in (r["kept"], r["to other ACO"], r["to non-ACO"]))
+        assert (r[after] in (WITHHELD, SUPPRESSED)) == (SUPPRESSED in (r["kept"], r["from other ACO"], r["from non-ACO"]))
+    for r in rows("adoption"):
+        assert (r["rate"] == WITHHELD) == (SUPPRESSED in (r["adopted"], r["ACO-eligible"]))
+    results = json.loads(html.with_suffix(".results.json").read_text())
+    assert all(isinstance(v["value"], (int, float)) for v in results.values())
