@@ -60,7 +60,7 @@ def suppress_small_cells(
     -------
     A copy; other columns are untouched.
     """
-    derived = {col: [sources] if isinstance(sources, str) else list(sources) for col, sources in (derived or {}).items()}
+    derived = {col: [src] if isinstance(src, str) else list(src) for col, src in (derived or {}).items()}
     named = [*counts, *derived, *(src for sources in derived.values() for src in sources)]
     missing = [col for col in dict.fromkeys(named) if col not in df.columns]
     if missing:
