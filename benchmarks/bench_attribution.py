@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -55,6 +54,18 @@ def as_of_date() -> dt.date:
     return load_program().calendar.budget_periods("aco")[-1].end
 
 
+def peak_rss_gib() -> float:
+    """This process's own peak resident set (VmHWM), in GiB.
+
+    Not ``ru_maxrss`` from ``wait4``: Linux carries the parent's high-water mark into a
+    child through fork and exec, so a parent that generated the state would inflate it.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 2**20  # kB
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def worker(kind: str, data: Path, out: Path) -> None:
     """Run one implementation, time it, write its result to ``out`` and the time to stdout.
 
@@ -82,24 +93,19 @@ def worker(kind: str, data: Path, out: Path) -> None:
     import pyarrow.parquet as pq
 
     pq.write_table(result, out)
-    print(json.dumps({"seconds": seconds, "rows": result.num_rows}))
+    print(json.dumps({"seconds": seconds, "rows": result.num_rows, "peak_gib": peak_rss_gib()}))
 
 
 def run_worker(kind: str, data: Path, out: Path) -> dict:
-    """Run a worker subprocess; return its timing plus its own peak RSS (GiB)."""
-    proc = subprocess.Popen(
+    """Run a worker subprocess; return its timing and its own peak RSS (GiB)."""
+    proc = subprocess.run(
         [sys.executable, __file__, "--worker", kind, "--data", str(data), "--out", str(out)],
         stdout=subprocess.PIPE,
         text=True,
     )
-    stdout = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"{kind} worker failed with exit code {proc.returncode}")
-    result = json.loads(stdout.strip().splitlines()[-1])
-    result["peak_gib"] = usage.ru_maxrss / 2**20  # ru_maxrss is KiB on Linux
-    return result
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def ensure_data(data: Path) -> None:
