@@ -133,21 +133,45 @@ def test_with_names_puts_the_name_beside_the_id_and_keeps_unknown_acos():
     assert out["name"].iloc[0] == "Charlie" and pd.isna(out["name"].iloc[1])
 
 
+@pytest.fixture(scope="module")
+def tiny_report(tiny_data, tmp_path_factory):
+    """The registered attribution report run once on the tiny synthetic state; its HTML path."""
+    import yaml
+
+    from dsrip_lib import runner
+
+    tmp = tmp_path_factory.mktemp("attribution-report")
+    params = tmp / "run.yaml"
+    params.write_text(yaml.safe_dump({"run_id": "tiny", "data_dir": str(tiny_data),
+                                      "reports_dir": str(tmp / "reports")}), encoding="utf-8")
+    return runner.run_notebook("attribution", params, {})
+
+
 @pytest.mark.slow
-def test_report_on_tiny_data_withholds_every_cell_that_would_reveal_a_suppressed_count(tiny_data, tmp_path):
+def test_report_publishes_the_adoption_rates_planted_in_truth_json(tiny_report, tiny_data):
+    """End to end: the headline adoption rates equal the generator's by-construction values."""
+    import json
+
+    truth = json.loads((tiny_data / "truth.json").read_text())["adoption"]
+    results = json.loads(tiny_report.with_suffix(".results.json").read_text())
+    assert len(truth) == 6
+    for bp, expected in truth.items():
+        assert results[f"adoption_rate_bp{bp}"]["value"] == pytest.approx(expected["rate"], rel=1e-12)
+    assert {p.name for p in tiny_report.parent.iterdir()} == {
+        "attribution.ipynb", "attribution.html", "attribution.pdf", "attribution.xlsx",
+        "attribution.results.json", "manifest.json"}
+
+
+@pytest.mark.slow
+def test_report_on_tiny_data_withholds_every_cell_that_would_reveal_a_suppressed_count(tiny_report):
     """The notebook declares its derived columns: on the tiny state (with small cells) none leaks."""
     import json
 
     import openpyxl
-    import yaml
 
-    from dsrip_lib import runner
     from dsrip_lib.publish import SUPPRESSED, WITHHELD
 
-    params = tmp_path / "run.yaml"
-    params.write_text(yaml.safe_dump({"run_id": "tiny", "data_dir": str(tiny_data),
-                                      "reports_dir": str(tmp_path / "reports")}), encoding="utf-8")
-    html = runner.run_notebook("attribution", params, {})
+    html = tiny_report
     book = openpyxl.load_workbook(html.with_suffix(".xlsx"))
 
     def rows(sheet):
