@@ -8,11 +8,13 @@ it), records it in sidecar files that the runner turns into ``<report>.xlsx`` an
 Small-cell suppression (CMS cell size suppression policy): in every column named in
 ``counts``, a value greater than 0 and below 11 (counts 1-10, and averages that could
 be one) is replaced by the text ``"1-10"`` in both the displayed table and the workbook.
-Zero is shown. A column declared in ``derived`` (a share, a rate or a total computed
-from count columns of the same row) is withheld (``"suppressed"``) wherever one of its
-counts is suppressed, so that it cannot give the count back. Charts are drawn from the
-published frame (``Publisher.published``, ``plot_values``). Complementary suppression
-across rows or tables is not attempted: see docs/running_reports.md.
+Zero is shown. Complementary suppression (``dsrip_lib.suppression``) then hides more
+counts, shown the same way, wherever a declared additive relation (``margins``,
+``total_row``, ``column_totals``, ``equal_sums``) would give a suppressed count back by
+subtraction. A column declared in ``derived`` (a share or a rate computed from count
+columns of the same row) is withheld (``"suppressed"``) wherever one of its counts is
+suppressed. Charts are drawn from the published frame (``Publisher.published``,
+``plot_values``). What is not covered: docs/running_reports.md.
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from dsrip_lib import suppression
+
 SUPPRESSED = "1-10"
 WITHHELD = "suppressed"  # a derived cell that would reveal a suppressed count
-SMALL_CELL_BELOW = 11  # counts > 0 and < 11 are suppressed (CMS: cells of 1 to 10)
 INDEX_FILE = "published.json"
 WIDE_TABLE_COLUMNS = 7  # wider tables are laid out to the page width in print (template CSS)
 IDENTIFIER_COLUMNS = frozenset({"member_id"})  # member-level identifiers are never published
@@ -41,9 +44,16 @@ _MISSING_WORD = re.compile(r"\b(nan|inf|-inf|NaT)\b|<NA>", re.IGNORECASE)
 
 
 def suppress_small_cells(
-    df: pd.DataFrame, counts: list[str], derived: dict[str, str | list[str]] | None = None
+    df: pd.DataFrame,
+    counts: list[str],
+    derived: dict[str, str | list[str]] | None = None,
+    margins: dict[str, list[str]] | None = None,
+    total_row: bool = False,
+    column_totals: dict[str, object] | None = None,
+    equal_sums: list[tuple[str, str]] = (),
+    name: str = "table",
 ) -> pd.DataFrame:
-    """The table as published: small counts suppressed, cells derived from them withheld.
+    """The table as published: small counts suppressed, complementary cells too, derived cells withheld.
 
     Parameters
     ----------
@@ -53,34 +63,58 @@ def suppress_small_cells(
         Columns of counts: values greater than 0 and below 11 become ``"1-10"``.
     derived
         ``{column: count column(s)}`` for columns computed from counts of the same row
-        (``{"chc_share": ["chc_members", "members"]}``, a total of its parts): the cell
-        becomes ``"suppressed"`` wherever any of its count columns is suppressed.
+        (``{"chc_share": ["chc_members", "members"]}``): the cell becomes ``"suppressed"``
+        wherever any of its count columns is suppressed (primary or complementary).
+    margins
+        ``{total: [parts]}``: in every row the count column ``total`` is the sum of the
+        count columns ``parts`` (``{"Dec 2021": ["kept", "to other ACO", "to non-ACO"]}``).
+    total_row
+        The last row is the sum of the rows above it in every count column.
+    column_totals
+        ``{column: published total}``: the column sums to a number published elsewhere
+        (another table's cell, as published there: a hidden total makes no relation).
+    equal_sums
+        Pairs of count columns with equal sums.
+    name
+        The table's name, for error messages.
 
     Returns
     -------
-    A copy; other columns are untouched.
+    A copy; other columns are untouched. Complementary cells show the same ``"1-10"``
+    as primary ones, so a reader cannot tell them apart (``suppression.complementary``).
     """
     derived = {col: [src] if isinstance(src, str) else list(src) for col, src in (derived or {}).items()}
-    named = [*counts, *derived, *(src for sources in derived.values() for src in sources)]
+    margins = {total: list(parts) for total, parts in (margins or {}).items()}
+    equal_sums = [tuple(pair) for pair in equal_sums]
+    related = [*margins, *(p for parts in margins.values() for p in parts), *(column_totals or {}),
+               *(c for pair in equal_sums for c in pair)]
+    named = [*counts, *derived, *(src for sources in derived.values() for src in sources), *related]
     missing = [col for col in dict.fromkeys(named) if col not in df.columns]
     if missing:
         raise KeyError(f"column(s) {missing} not in table columns {list(df.columns)}")
     undeclared = sorted({src for sources in derived.values() for src in sources} - set(counts))
     if undeclared:
         raise ValueError(f"derived columns are computed from {undeclared}, which are not declared as counts")
+    not_counts = sorted(set(related) - set(counts))
+    if not_counts:
+        raise ValueError(f"margins and column sums name {not_counts}, which are not declared as counts")
+    values = df[list(counts)].apply(pd.to_numeric, errors="raise").reset_index(drop=True)  # cells by position
+    relations = [
+        *suppression.margin_relations(values, margins),
+        *(suppression.total_row_relations(values, counts) if total_row else []),
+        *suppression.column_total_relations(values, column_totals or {}),
+        *suppression.equal_sum_relations(values, equal_sums),
+    ]
+    hidden = suppression.complementary(values, suppression.small_cells(values, counts), relations, name)
+    values.index = hidden.index = df.index
     out = df.copy()
-    small = {}
     for col in counts:
-        values = pd.to_numeric(df[col], errors="raise")
-        if (values < 0).any():
-            raise ValueError(f"count column {col!r} holds negative values")
-        small[col] = ((values > 0) & (values < SMALL_CELL_BELOW)).fillna(False).astype(bool)  # missing stays missing
-        out[col] = values.astype(object).where(~small[col], SUPPRESSED)
+        out[col] = values[col].astype(object).where(~hidden[col], SUPPRESSED)
     for col, sources in derived.items():
-        hidden = pd.concat([small[src] for src in sources], axis=1).any(axis=1)
-        if col in small:  # a derived count that is itself small keeps the "1-10" it already shows
-            hidden &= ~small[col]
-        out[col] = out[col].astype(object).where(~hidden, WITHHELD)
+        withheld = hidden[sources].any(axis=1)
+        if col in hidden:  # a derived count that is itself suppressed keeps the "1-10" it already shows
+            withheld &= ~hidden[col]
+        out[col] = out[col].astype(object).where(~withheld, WITHHELD)
     return out
 
 
@@ -170,6 +204,10 @@ class Publisher:
         counts: list[str] = (),
         formats: dict[str, str] | None = None,
         derived: dict[str, str | list[str]] | None = None,
+        margins: dict[str, list[str]] | None = None,
+        total_row: bool = False,
+        column_totals: dict[str, object] | None = None,
+        equal_sums: list[tuple[str, str]] = (),
     ) -> None:
         """Display a table and record it as sheet ``name`` of the workbook.
 
@@ -189,6 +227,12 @@ class Publisher:
             Columns computed from count columns of the same row, ``{column: count column(s)}``
             (``{"chc_share": ["chc_members", "members"]}``; a total and its parts): withheld
             wherever one of those counts is suppressed (see ``suppress_small_cells``).
+        margins, total_row, column_totals, equal_sums
+            The table's additive structure, for complementary suppression: totals of
+            parts within a row (``{"Dec 2021": ["kept", "to other ACO", "to non-ACO"]}``),
+            a last row that is the sum of the others, columns summing to a number
+            published elsewhere (``{"members": <that table's published cell>}``), pairs
+            of columns with equal sums (see ``suppress_small_cells``).
         """
         if not _SHEET_NAME.match(name):
             raise ValueError(f"table name {name!r}: use 1-31 letters, digits, spaces, '_' or '-'")
@@ -200,7 +244,8 @@ class Publisher:
         identifiers = sorted(IDENTIFIER_COLUMNS & {str(col) for col in df.columns})
         if identifiers:
             raise ValueError(f"table {name!r} holds member-level identifier column(s) {identifiers}")
-        published = suppress_small_cells(df.reset_index(drop=True), list(counts), derived)
+        published = suppress_small_cells(df, list(counts), derived, margins, total_row, column_totals,
+                                         equal_sums, name=name)
         table_html = _table_html(published, caption, formats or {}, [*counts, *(derived or {})])
         self._display({"text/html": table_html, "text/plain": caption})
         self._published[name] = published
