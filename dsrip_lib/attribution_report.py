@@ -15,6 +15,7 @@ import pandas as pd
 
 from dsrip_lib.adoption import AdoptionResult
 from dsrip_lib.member_months import Period, attributed_members
+from dsrip_lib.publish import plot_values
 
 ACO_COLUMNS = ["aco_id", "name", "model"]
 ADOPTION_PATHS = {"path_aco": "via ACO", "path_apm_pcp": "via APM PCP", "path_apm_spending": "via APM spending"}
@@ -162,6 +163,51 @@ def aco_flows_table(summary: pd.DataFrame, acos: pd.DataFrame, month_from: dt.da
     """
     labels = {"members_before": f"{month_from:%b %Y}", **FLOW_LABELS, "members_after": f"{month_to:%b %Y}"}
     return with_names(summary, acos).rename(columns=labels)
+
+
+def aco_flow_margins(month_from: dt.date, month_to: dt.date) -> dict[str, list[str]]:
+    """The row totals of ``aco_flows_table``: members in the first month are kept or lost, in the last kept or gained.
+
+    References
+    ----------
+    Protocol 4.4.4.
+    """
+    return {
+        f"{month_from:%b %Y}": [FLOW_LABELS[k] for k in ("kept", "lost_to_other_aco", "lost_to_non_aco")],
+        f"{month_to:%b %Y}": [FLOW_LABELS[k] for k in ("kept", "gained_from_other_aco", "gained_from_non_aco")],
+    }
+
+
+def flow_column_totals(published_matrix: pd.DataFrame, month_from: dt.date, month_to: dt.date) -> dict[str, float]:
+    """What the published flows matrix tells of each column sum of ``aco_flows_table``.
+
+    ``published_matrix`` is the ``flow_matrix`` as published (``from`` a column,
+    suppressed cells as markers). Each per-ACO column sums to one matrix cell or a
+    sum of matrix cells (kept: ACO to ACO (same); lost to another ACO and gained
+    from one: ACO to ACO (other); ...); the sum is NaN where one of those cells is
+    hidden, since the reader then cannot take it. A column the matrix dropped (all
+    zero) counts 0. For complementary suppression (``Publisher.table(column_totals=)``).
+
+    References
+    ----------
+    Protocol 4.4.4 (movement of members between ACOs and the rest of MassHealth).
+    """
+    shown = plot_values(published_matrix.set_index("from"))
+    for col in ("ACO (same)", "ACO (other)", "ACO"):
+        if col not in shown:  # the matrix drops all-zero columns
+            shown[col] = 0
+    aco, others = shown.loc["ACO"], shown.drop(index="ACO")
+    same, other = aco["ACO (same)"], aco["ACO (other)"]
+    from_non_aco = others["ACO"].sum(skipna=False)
+    return {
+        f"{month_from:%b %Y}": aco.sum(skipna=False),
+        FLOW_LABELS["kept"]: same,
+        FLOW_LABELS["lost_to_other_aco"]: other,
+        FLOW_LABELS["lost_to_non_aco"]: aco.drop(["ACO (same)", "ACO (other)"]).sum(skipna=False),
+        FLOW_LABELS["gained_from_other_aco"]: other,
+        FLOW_LABELS["gained_from_non_aco"]: from_non_aco,
+        f"{month_to:%b %Y}": same + other + from_non_aco,
+    }
 
 
 def plurality_agreement(plurality: pd.DataFrame, rule: pd.DataFrame) -> tuple[int, float]:
