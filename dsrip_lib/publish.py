@@ -35,6 +35,10 @@ from dsrip_lib import suppression
 
 SUPPRESSED = "1-10"
 WITHHELD = "suppressed"  # a derived cell that would reveal a suppressed count
+# A complementary cell shows SUPPRESSED too (a reader must not tell it from a primary one) though it
+# may hold more than 10: tables with declared relations say so in the caption.
+COMPLEMENTARY_NOTE = (f"{SUPPRESSED}: a count of 1 to 10, or a larger count hidden with one so that it "
+                      "cannot be worked out by subtraction.")
 INDEX_FILE = "published.json"
 WIDE_TABLE_COLUMNS = 7  # wider tables are laid out to the page width in print (template CSS)
 IDENTIFIER_COLUMNS = frozenset({"member_id"})  # member-level identifiers are never published
@@ -246,6 +250,8 @@ class Publisher:
             raise ValueError(f"table {name!r} holds member-level identifier column(s) {identifiers}")
         published = suppress_small_cells(df, list(counts), derived, margins, total_row, column_totals,
                                          equal_sums, name=name)
+        if (margins or total_row or column_totals or equal_sums) and published.isin([SUPPRESSED]).any().any():
+            caption = f"{caption.rstrip('.')}. {COMPLEMENTARY_NOTE}"
         table_html = _table_html(published, caption, formats or {}, [*counts, *(derived or {})])
         self._display({"text/html": table_html, "text/plain": caption})
         self._published[name] = published

@@ -187,7 +187,8 @@ def test_report_on_tiny_data_withholds_every_cell_that_would_reveal_a_suppressed
     before, after = list(flows[0])[2], list(flows[0])[-1]
     assert any(SUPPRESSED in r.values() for r in flows)  # the case is exercised
     for r in flows:  # complementary suppression: no row total gives back a single suppressed part
-        for group in ((before, "kept", "to other ACO", "to non-ACO"), (after, "kept", "from other ACO", "from non-ACO")):
+        for group in ((before, "kept", "to other ACO", "to non-ACO"),
+                      (after, "kept", "from other ACO", "from non-ACO")):
             assert [r[c] for c in group].count(SUPPRESSED) != 1
     matrix = {r["from"]: r for r in rows("flows")}
     for col, cell in (("kept", "ACO (same)"), ("to other ACO", "ACO (other)"), ("from other ACO", "ACO (other)")):

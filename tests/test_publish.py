@@ -281,3 +281,17 @@ def test_published_gives_the_suppressed_frame_and_plot_values_blanks_it(shown):
     assert values["MCO"].dtype == float and math.isnan(values["MCO"].iloc[0])
     with pytest.raises(KeyError, match="no table 'other'"):
         pub.published("other")
+
+
+def test_table_with_margins_shows_complementary_cells_as_suppressed_and_says_so(tmp_path, shown):
+    pub = Publisher(tmp_path)
+    # 120 - 112 would give the 8 back
+    df = pd.DataFrame({"aco": ["a", "b"], "before": [120, 300], "kept": [112, 250], "lost": [8, 50]})
+    pub.table("flows", df, caption="Flows", counts=["before", "kept", "lost"], margins={"before": ["kept", "lost"]})
+    pub.table("plain", df, caption="Flows", counts=["before", "kept", "lost"])
+    [(_, caption, frame), (_, plain_caption, plain)] = read_published(tmp_path)[0]
+    assert frame.loc[0].tolist() == ["a", 120, SUPPRESSED, SUPPRESSED]
+    assert frame.loc[1].tolist() == ["b", 300, 250, 50]
+    assert shown[0]["text/html"].count(f'<td class="num">{SUPPRESSED}</td>') == 2
+    assert caption == f"Flows. {publish.COMPLEMENTARY_NOTE}" and plain_caption == "Flows"
+    assert plain.loc[0, "kept"] == 112  # without the margin declared, nothing more is hidden
