@@ -10,7 +10,7 @@ Small-cell suppression (CMS cell size suppression policy): in every column named
 be one) is replaced by the text ``"1-10"`` in both the displayed table and the workbook.
 Zero is shown. Complementary suppression (``dsrip_lib.suppression``) then hides more
 counts, shown the same way, wherever a declared additive relation (``margins``,
-``total_row``, ``column_totals``, ``equal_sums``) would give a suppressed count back by
+``total_row``, ``column_totals``, ``equal_sums``, ``parts_elsewhere``) would give a suppressed count back by
 subtraction. A column declared in ``derived`` (a share or a rate computed from count
 columns of the same row) is withheld (``"suppressed"``) wherever one of its counts is
 suppressed. Charts are drawn from the published frame (``Publisher.published``,
@@ -55,6 +55,7 @@ def suppress_small_cells(
     total_row: bool = False,
     column_totals: dict[str, object] | None = None,
     equal_sums: list[tuple[str, str]] = (),
+    parts_elsewhere: dict[str, list[list[object]]] | None = None,
     name: str = "table",
 ) -> pd.DataFrame:
     """The table as published: small counts suppressed, complementary cells too, derived cells withheld.
@@ -75,10 +76,14 @@ def suppress_small_cells(
     total_row
         The last row is the sum of the rows above it in every count column.
     column_totals
-        ``{column: published total}``: the column sums to a number published elsewhere
-        (another table's cell, as published there: a hidden total makes no relation).
+        ``{column: published total}``: the column sums to a cell of a table published
+        earlier, as published there (a number, or a marker where it is hidden).
     equal_sums
         Pairs of count columns with equal sums.
+    parts_elsewhere
+        ``{column: [parts of row 0, parts of row 1, ...]}``: each cell of the column is
+        the sum of cells of a table published earlier, as published there (an all-ACO
+        row of the per-ACO column of an earlier table).
     name
         The table's name, for error messages.
 
@@ -91,7 +96,7 @@ def suppress_small_cells(
     margins = {total: list(parts) for total, parts in (margins or {}).items()}
     equal_sums = [tuple(pair) for pair in equal_sums]
     related = [*margins, *(p for parts in margins.values() for p in parts), *(column_totals or {}),
-               *(c for pair in equal_sums for c in pair)]
+               *(c for pair in equal_sums for c in pair), *(parts_elsewhere or {})]
     named = [*counts, *derived, *(src for sources in derived.values() for src in sources), *related]
     missing = [col for col in dict.fromkeys(named) if col not in df.columns]
     if missing:
@@ -108,6 +113,7 @@ def suppress_small_cells(
         *(suppression.total_row_relations(values, counts) if total_row else []),
         *suppression.column_total_relations(values, column_totals or {}),
         *suppression.equal_sum_relations(values, equal_sums),
+        *suppression.parts_elsewhere_relations(values, parts_elsewhere or {}),
     ]
     hidden = suppression.complementary(values, suppression.small_cells(values, counts), relations, name)
     values.index = hidden.index = df.index
@@ -212,6 +218,7 @@ class Publisher:
         total_row: bool = False,
         column_totals: dict[str, object] | None = None,
         equal_sums: list[tuple[str, str]] = (),
+        parts_elsewhere: dict[str, list[list[object]]] | None = None,
     ) -> None:
         """Display a table and record it as sheet ``name`` of the workbook.
 
@@ -231,12 +238,13 @@ class Publisher:
             Columns computed from count columns of the same row, ``{column: count column(s)}``
             (``{"chc_share": ["chc_members", "members"]}``; a total and its parts): withheld
             wherever one of those counts is suppressed (see ``suppress_small_cells``).
-        margins, total_row, column_totals, equal_sums
+        margins, total_row, column_totals, equal_sums, parts_elsewhere
             The table's additive structure, for complementary suppression: totals of
             parts within a row (``{"Dec 2021": ["kept", "to other ACO", "to non-ACO"]}``),
-            a last row that is the sum of the others, columns summing to a number
-            published elsewhere (``{"members": <that table's published cell>}``), pairs
-            of columns with equal sums (see ``suppress_small_cells``).
+            a last row that is the sum of the others, columns summing to a cell of a
+            table published earlier (``{"members": <that cell as published>}``), pairs
+            of columns with equal sums, cells summing cells of a table published
+            earlier (see ``suppress_small_cells``).
         """
         if not _SHEET_NAME.match(name):
             raise ValueError(f"table name {name!r}: use 1-31 letters, digits, spaces, '_' or '-'")
@@ -249,8 +257,9 @@ class Publisher:
         if identifiers:
             raise ValueError(f"table {name!r} holds member-level identifier column(s) {identifiers}")
         published = suppress_small_cells(df, list(counts), derived, margins, total_row, column_totals,
-                                         equal_sums, name=name)
-        if (margins or total_row or column_totals or equal_sums) and published.isin([SUPPRESSED]).any().any():
+                                         equal_sums, parts_elsewhere, name=name)
+        related = margins or total_row or column_totals or equal_sums or parts_elsewhere
+        if related and published.isin([SUPPRESSED]).any().any():
             caption = f"{caption.rstrip('.')}. {COMPLEMENTARY_NOTE}"
         table_html = _table_html(published, caption, formats or {}, [*counts, *(derived or {})])
         self._display({"text/html": table_html, "text/plain": caption})

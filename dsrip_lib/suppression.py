@@ -4,18 +4,22 @@ Primary suppression hides counts of 1 to 10 (CMS cell size suppression policy).
 Complementary (secondary) suppression then hides further cells so that no
 primary cell can be recovered by subtraction from one additive relation the
 reader can see: a row's parts and its total, a column and its total row, a
-column and a total published elsewhere. ``dsrip_lib.publish`` renders the masks.
+column and a total published elsewhere, a total of parts published elsewhere.
+``dsrip_lib.publish`` renders the masks.
 
-A *relation* is a tuple of cells whose sum (parts minus total) the reader knows;
-a cell is ``(row, column)`` of a table with a RangeIndex (row positions). A relation with exactly one hidden cell
-gives that cell back, so the rule is applied until no relation has exactly one
-hidden cell that is suppressed (a missing value hides nothing that needs
-protecting and is never the only thing to protect).
+A *relation* is a set of cells whose sum (parts minus total) the reader knows:
+the table's cells (``(row, column)``, rows by position) and how many of its cells
+in tables published earlier are hidden there. A relation with exactly one cell
+not shown gives that cell back, so the rule is applied until no relation has
+exactly one unseen cell that is suppressed (a missing value in this table hides
+nothing that needs protecting; a cell published elsewhere that is not a number
+is taken as suppressed there, which can only hide more).
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -24,7 +28,13 @@ from dsrip_lib.errors import ReportError
 SMALL_CELL_BELOW = 11  # counts > 0 and < 11 are suppressed (CMS: cells of 1 to 10)
 
 Cell = tuple[int, Hashable]
-Relation = tuple[Cell, ...]
+
+
+class Relation(NamedTuple):
+    """Cells of this table whose sum the reader knows, with ``hidden_elsewhere`` of its other cells hidden."""
+
+    cells: tuple[Cell, ...]
+    hidden_elsewhere: int = 0
 
 
 def small_cells(df: pd.DataFrame, counts: Sequence[str]) -> pd.DataFrame:
@@ -49,31 +59,45 @@ def small_cells(df: pd.DataFrame, counts: Sequence[str]) -> pd.DataFrame:
 def margin_relations(df: pd.DataFrame, margins: Mapping[str, Sequence[str]]) -> list[Relation]:
     """One relation per row and declared total column: ``{total: [parts]}``, parts first."""
     return [
-        tuple((i, col) for col in [*parts, total]) for total, parts in margins.items() for i in range(len(df))
+        Relation(tuple((i, col) for col in [*parts, total])) for total, parts in margins.items() for i in range(len(df))
     ]
 
 
 def total_row_relations(df: pd.DataFrame, counts: Sequence[str]) -> list[Relation]:
     """The last row is the sum of the rows above it, in every count column."""
-    return [tuple((i, col) for i in range(len(df))) for col in counts] if len(df) > 1 else []
+    return [Relation(tuple((i, col) for i in range(len(df)))) for col in counts] if len(df) > 1 else []
 
 
 def column_total_relations(df: pd.DataFrame, column_totals: Mapping[str, object]) -> list[Relation]:
-    """A column whose sum is a visible number published elsewhere (another table's cell).
+    """A column summing to a cell published elsewhere (``{column: that cell as published}``).
 
-    A total that is hidden there (suppressed, withheld, missing: anything not a number)
-    gives the reader nothing, so it makes no relation.
+    The published cell is a number, or a marker (anything else) where it is hidden there.
     """
     return [
-        tuple((i, col) for i in range(len(df)))
+        Relation(tuple((i, col) for i in range(len(df))), 0 if _visible_number(total) else 1)
         for col, total in column_totals.items()
-        if _visible_number(total)
     ]
+
+
+def parts_elsewhere_relations(df: pd.DataFrame, parts: Mapping[str, Sequence[Sequence[object]]]) -> list[Relation]:
+    """Cells that total cells published earlier: ``{column: [the published parts of row 0, of row 1, ...]}``.
+
+    An all-ACO row summing a per-ACO column of an earlier table: if exactly one of
+    those parts is hidden there, the total here would give it back.
+    """
+    relations = []
+    for col, rows in parts.items():
+        if len(rows) != len(df):
+            raise ValueError(f"parts elsewhere of column {col!r}: {len(rows)} rows of parts for {len(df)} rows")
+        relations += [
+            Relation(((i, col),), sum(not _visible_number(v) for v in row_parts)) for i, row_parts in enumerate(rows)
+        ]
+    return relations
 
 
 def equal_sum_relations(df: pd.DataFrame, pairs: Iterable[tuple[str, str]]) -> list[Relation]:
     """Two columns with equal sums (flows between ACOs: lost to other ACOs = gained from them)."""
-    return [tuple((i, col) for col in pair for i in range(len(df))) for pair in pairs]
+    return [Relation(tuple((i, col) for col in pair for i in range(len(df)))) for pair in pairs]
 
 
 def complementary(
@@ -81,14 +105,15 @@ def complementary(
 ) -> pd.DataFrame:
     """Hide further cells until no relation gives a suppressed cell back by subtraction.
 
-    While some relation has exactly one hidden cell and that cell is suppressed,
-    suppress the relation's smallest non-zero visible cell (the first in the
-    relation's order on a tie: parts before totals, upper rows first). Parts are
-    never larger than their total, so the total is taken only when every other
-    part is zero, which would otherwise show the suppressed value outright. Zeros
-    are never suppressed: they are published as 0 and the marker means a non-zero
-    count. Relations are visited in order, repeatedly, until a pass changes
-    nothing, so the result depends only on the inputs.
+    While some relation has exactly one unseen cell and that cell is suppressed
+    (in this table or in one published earlier), suppress the relation's smallest
+    non-zero visible cell in this table (the first in the relation's order on a
+    tie: parts before totals, upper rows first). Parts are never larger than their
+    total, so the total is taken only when every other part is zero, which would
+    otherwise show the suppressed value outright. Zeros are never suppressed: they
+    are published as 0 and the marker means a non-zero count. Relations are
+    visited in order, repeatedly, until a pass changes nothing, so the result
+    depends only on the inputs.
 
     Parameters
     ----------
@@ -108,8 +133,8 @@ def complementary(
     Raises
     ------
     ReportError
-        When a relation's only other cells are zeros and a total published
-        elsewhere, so that the suppressed cell equals a visible number.
+        When a relation needs a cell hidden and its only visible cells in this
+        table are zeros (its other cells are in a table published earlier).
 
     References
     ----------
@@ -119,36 +144,31 @@ def complementary(
     Paper 22 (2005), ch. 4.
     """
     hidden = suppressed.copy()
-    number = {cell: _number(values.at[cell]) for relation in relations for cell in relation}
+    number = {cell: _number(values.at[cell]) for relation in relations for cell in relation.cells}
     changed = True
     while changed:
         changed = False
         for relation in relations:
-            revealed = _revealed(relation, hidden, number)
-            if revealed is None:
+            if not _gives_back(relation, hidden, number):
                 continue
-            candidates = [cell for cell in relation if not hidden.at[cell] and number[cell]]
+            candidates = [cell for cell in relation.cells if not hidden.at[cell] and number[cell]]
             if not candidates:
                 raise ReportError(
-                    f"table {table!r}: the suppressed cell {_name(revealed)} equals a total published "
-                    f"elsewhere (the other cells of its relation {[_name(c) for c in relation]} are 0); "
-                    "aggregate the table further"
+                    f"table {table!r}: a suppressed count can be worked out from cells "
+                    f"{[_name(c) for c in relation.cells]} and a table published earlier, and the "
+                    "cells left to hide are 0; aggregate the table further"
                 )
             hidden.at[min(candidates, key=lambda cell: number[cell])] = True  # min keeps the first of ties
             changed = True
     return hidden
 
 
-def recoverable(hidden: pd.DataFrame, values: pd.DataFrame, relations: Sequence[Relation]) -> list[Relation]:
-    """The relations that give a hidden cell back by subtraction (exactly one hidden, non-missing cell)."""
-    number = {cell: _number(values.at[cell]) for relation in relations for cell in relation}
-    return [relation for relation in relations if _revealed(relation, hidden, number) is not None]
-
-
-def _revealed(relation: Relation, hidden: pd.DataFrame, number: Mapping[Cell, float | None]) -> Cell | None:
-    """The suppressed cell a relation gives back: its only cell not seen, when that one is suppressed."""
-    unseen = [cell for cell in relation if hidden.at[cell] or number[cell] is None]
-    return unseen[0] if len(unseen) == 1 and hidden.at[unseen[0]] else None
+def _gives_back(relation: Relation, hidden: pd.DataFrame, number: Mapping[Cell, float | None]) -> bool:
+    """Exactly one cell of the relation is unseen, and it is suppressed (here or elsewhere)."""
+    unseen = [cell for cell in relation.cells if hidden.at[cell] or number[cell] is None]
+    if len(unseen) + relation.hidden_elsewhere != 1:
+        return False
+    return relation.hidden_elsewhere == 1 or bool(hidden.at[unseen[0]])
 
 
 def _number(value: object) -> float | None:

@@ -33,7 +33,7 @@ def _hidden(published: pd.DataFrame) -> pd.DataFrame:
 
 def _relations_with_one_hidden(hidden: pd.DataFrame, relations) -> list:
     """Relations (lists of cells) a reader can subtract from: exactly one hidden cell."""
-    return [r for r in relations if sum(bool(hidden.at[cell]) for cell in r) == 1]
+    return [r for r in relations if sum(bool(hidden.at[cell]) for cell in getattr(r, "cells", r)) == 1]
 
 
 def test_a_single_small_part_beside_a_visible_total_takes_the_smallest_other_part_with_it():
@@ -95,14 +95,27 @@ def test_a_complementary_cell_that_leaves_a_column_open_is_covered_in_turn():
 
 def test_column_totals_published_elsewhere_count_only_when_visible():
     df = pd.DataFrame({"aco": ["x", "y", "z"], "n": [4, 50, 60]})
-    alone = suppress_small_cells(df, ["n"], column_totals={"n": SUPPRESSED})
-    assert _hidden(alone)["n"].tolist() == [True, False, False]
+    hidden_there = suppress_small_cells(df, ["n"], column_totals={"n": SUPPRESSED})  # 2 unseen: safe
+    assert _hidden(hidden_there)["n"].tolist() == [True, False, False]
+    # a total hidden there (complementary, so it may be large) would come back from a column shown whole
+    whole = suppress_small_cells(df.assign(n=[40, 50, 60]), ["n"], column_totals={"n": SUPPRESSED})
+    assert _hidden(whole)["n"].tolist() == [True, False, False]
     against = suppress_small_cells(df, ["n"], column_totals={"n": 114})
     assert _hidden(against)["n"].tolist() == [True, True, False]
     with pytest.raises(ReportError, match="aggregate the table further"):
         # 40 must be hidden (by a margin) yet it is the whole of a visible published total
         suppress_small_cells(pd.DataFrame({"n": [0, 40], "m": [50, 5], "t": [50, 45]}), ["n", "m", "t"],
                              margins={"t": ["n", "m"]}, column_totals={"n": 40})
+
+
+def test_a_total_of_parts_published_earlier_is_hidden_when_exactly_one_part_is_hidden_there():
+    per_aco = pd.DataFrame({"BP 1": [SUPPRESSED, 40, 60], "BP 2": [SUPPRESSED, SUPPRESSED, 70]})
+    all_acos = pd.DataFrame({"period": ["BP 1", "BP 2"], "members": [105, 86], "chc": [30, 20]})
+    out = suppress_small_cells(all_acos, ["members", "chc"],
+                               parts_elsewhere={"members": [per_aco[p].tolist() for p in all_acos.period]})
+    assert out["members"].tolist() == [SUPPRESSED, 86] and out["chc"].tolist() == [30, 20]
+    with pytest.raises(ValueError, match="1 rows of parts for 2 rows"):
+        suppress_small_cells(all_acos, ["members"], parts_elsewhere={"members": [[1, 2]]})
 
 
 def test_equal_column_sums_are_a_relation():
