@@ -18,6 +18,7 @@ is taken as suppressed there, which can only hide more).
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
@@ -176,12 +177,8 @@ def _number(value: object) -> float | None:
 
 
 def _visible_number(value: object) -> bool:
-    if isinstance(value, bool) or isinstance(value, str) or value is None:
-        return False
-    try:
-        return not pd.isna(value) and float(value) == float(value)
-    except (TypeError, ValueError):
-        return False
+    """A number a reader sees; a marker, a missing value or a bool is not one."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and not pd.isna(value)
 
 
 def _name(cell: Cell) -> str:
