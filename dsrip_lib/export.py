@@ -145,7 +145,7 @@ def _deterministic_zip(data: bytes) -> bytes:
 def write_workbook(tables: list[tuple[str, str, pd.DataFrame]], path: Path) -> None:
     """One sheet per published table: caption in A1, header in row 3, values below.
 
-    Suppressed cells are the text ``"1-10"``; other cells keep their type. Byte-identical
+    Suppressed cells are the text ``"*"``; other cells keep their type. Byte-identical
     for identical tables.
     """
     from openpyxl import Workbook

@@ -7,7 +7,7 @@ it), records it in sidecar files that the runner turns into ``<report>.xlsx`` an
 
 Small-cell suppression (CMS cell size suppression policy): in every column named in
 ``counts``, a value greater than 0 and below 11 (counts 1-10, and averages that could
-be one) is replaced by the text ``"1-10"`` in both the displayed table and the workbook.
+be one) is replaced by ``"*"`` in both the displayed table and the workbook.
 Zero is shown. Complementary suppression (``dsrip_lib.suppression``) then hides more
 counts, shown the same way, wherever a declared additive relation (``margins``,
 ``total_row``, ``column_totals``, ``equal_sums``, ``parts_elsewhere``) would give a suppressed count back by
@@ -33,12 +33,13 @@ import pandas as pd
 
 from dsrip_lib import suppression
 
-SUPPRESSED = "1-10"
+# One neutral marker for primary and complementary cells: a reader must not tell them apart, and
+# a complementary cell may hold more than 10 (so "1-10" would be false for it).
+SUPPRESSED = "*"
 WITHHELD = "suppressed"  # a derived cell that would reveal a suppressed count
-# A complementary cell shows SUPPRESSED too (a reader must not tell it from a primary one) though it
-# may hold more than 10: tables with declared relations say so in the caption.
-COMPLEMENTARY_NOTE = (f"{SUPPRESSED}: a count of 1 to 10, or a larger count hidden with one so that it "
-                      "cannot be worked out by subtraction.")
+SUPPRESSION_NOTE = (f"{SUPPRESSED}: suppressed (CMS cell size policy): a count of 1 to 10, or another count "
+                    f"that would reveal one by subtraction; {WITHHELD}: a share, rate or total computed from "
+                    "a suppressed count.")
 INDEX_FILE = "published.json"
 WIDE_TABLE_COLUMNS = 7  # wider tables are laid out to the page width in print (template CSS)
 IDENTIFIER_COLUMNS = frozenset({"member_id"})  # member-level identifiers are never published
@@ -65,7 +66,7 @@ def suppress_small_cells(
     df
         The table.
     counts
-        Columns of counts: values greater than 0 and below 11 become ``"1-10"``.
+        Columns of counts: values greater than 0 and below 11 become ``"*"``.
     derived
         ``{column: count column(s)}`` for columns computed from counts of the same row
         (``{"chc_share": ["chc_members", "members"]}``): the cell becomes ``"suppressed"``
@@ -89,7 +90,7 @@ def suppress_small_cells(
 
     Returns
     -------
-    A copy; other columns are untouched. Complementary cells show the same ``"1-10"``
+    A copy; other columns are untouched. Complementary cells show the same ``"*"``
     as primary ones, so a reader cannot tell them apart (``suppression.complementary``).
     """
     derived = {col: [src] if isinstance(src, str) else list(src) for col, src in (derived or {}).items()}
@@ -122,7 +123,7 @@ def suppress_small_cells(
         out[col] = values[col].astype(object).where(~hidden[col], SUPPRESSED)
     for col, sources in derived.items():
         withheld = hidden[sources].any(axis=1)
-        if col in hidden:  # a derived count that is itself suppressed keeps the "1-10" it already shows
+        if col in hidden:  # a derived count that is itself suppressed keeps the "*" it already shows
             withheld &= ~hidden[col]
         out[col] = out[col].astype(object).where(~withheld, WITHHELD)
     return out
@@ -258,9 +259,8 @@ class Publisher:
             raise ValueError(f"table {name!r} holds member-level identifier column(s) {identifiers}")
         published = suppress_small_cells(df, list(counts), derived, margins, total_row, column_totals,
                                          equal_sums, parts_elsewhere, name=name)
-        related = margins or total_row or column_totals or equal_sums or parts_elsewhere
-        if related and published.isin([SUPPRESSED]).any().any():
-            caption = f"{caption.rstrip('.')}. {COMPLEMENTARY_NOTE}"
+        if published.isin([SUPPRESSED, WITHHELD]).any().any():
+            caption = f"{caption.rstrip('.')}. {SUPPRESSION_NOTE}"
         table_html = _table_html(published, caption, formats or {}, [*counts, *(derived or {})])
         self._display({"text/html": table_html, "text/plain": caption})
         self._published[name] = published

@@ -60,7 +60,7 @@ def test_table_displays_and_records_the_suppressed_table(tmp_path, shown):
     pub.table("by aco", df, caption="Members by ACO", counts=["members"])
 
     html = shown[0]["text/html"]
-    assert "<caption>Members by ACO</caption>" in html
+    assert f"<caption>Members by ACO. {publish.SUPPRESSION_NOTE}</caption>" in html  # the marker explained
     assert f'<td class="num">{SUPPRESSED}</td>' in html and '<td class="num">1,234</td>' in html
     assert '<td class="num">4</td>' not in html
     assert "<td>01060</td>" in html  # identifiers stay text, leading zero kept
@@ -70,7 +70,7 @@ def test_table_displays_and_records_the_suppressed_table(tmp_path, shown):
     tables, values = read_published(tmp_path)
     assert values == {}
     [(name, caption, frame)] = tables
-    assert (name, caption) == ("by aco", "Members by ACO")
+    assert (name, caption) == ("by aco", f"Members by ACO. {publish.SUPPRESSION_NOTE}")
     assert frame["members"].tolist() == [SUPPRESSED, 1234]
     assert frame["pmpm"].tolist() == [512.25, 498.0]
 
@@ -293,5 +293,5 @@ def test_table_with_margins_shows_complementary_cells_as_suppressed_and_says_so(
     assert frame.loc[0].tolist() == ["a", 120, SUPPRESSED, SUPPRESSED]
     assert frame.loc[1].tolist() == ["b", 300, 250, 50]
     assert shown[0]["text/html"].count(f'<td class="num">{SUPPRESSED}</td>') == 2
-    assert caption == f"Flows. {publish.COMPLEMENTARY_NOTE}" and plain_caption == "Flows"
+    assert caption == plain_caption == f"Flows. {publish.SUPPRESSION_NOTE}"
     assert plain.loc[0, "kept"] == 112  # without the margin declared, nothing more is hidden

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict
 from dsrip_lib import manifest, reports, runner
 from dsrip_lib.errors import ParameterError, ReportError
 from dsrip_lib.export import external_resources
+from dsrip_lib.publish import SUPPRESSED, SUPPRESSION_NOTE
 from dsrip_lib.run_params import load_run_params
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -287,14 +288,14 @@ def test_workbook_holds_published_tables_with_small_cells_suppressed(two_runs):
     workbook = openpyxl.load_workbook(two_runs["run_dir"] / "demo.xlsx")
     assert workbook.sheetnames == ["members by group", "wide"]
     sheet = workbook["members by group"]
-    assert sheet["A1"].value == "Members and member-months by group"
+    assert sheet["A1"].value == f"Members and member-months by group. {SUPPRESSION_NOTE}"
     header = [cell.value for cell in sheet[3]]
     assert header == list(source.columns)
     rows = {row[0]: dict(zip(header, row)) for row in sheet.iter_rows(min_row=4, values_only=True)}
     assert set(rows) == set(source["group_id"])
     for record in source.to_dict("records"):
         shown = rows[record["group_id"]]["members"]
-        assert shown == ("1-10" if 1 <= record["members"] <= 10 else record["members"])
+        assert shown == (SUPPRESSED if 1 <= record["members"] <= 10 else record["members"])
         assert rows[record["group_id"]]["member_months"] == pytest.approx(record["member_months"])
 
 
