@@ -214,12 +214,7 @@ class Publisher:
         caption: str,
         counts: list[str] = (),
         formats: dict[str, str] | None = None,
-        derived: dict[str, str | list[str]] | None = None,
-        margins: dict[str, list[str]] | None = None,
-        total_row: bool = False,
-        column_totals: dict[str, object] | None = None,
-        equal_sums: list[tuple[str, str]] = (),
-        parts_elsewhere: dict[str, list[list[object]]] | None = None,
+        **suppression,
     ) -> None:
         """Display a table and record it as sheet ``name`` of the workbook.
 
@@ -235,17 +230,11 @@ class Publisher:
             Columns holding counts of people or events: small cells are suppressed.
         formats
             Display format per column (``{"rate": "{:.1%}"}``); the workbook keeps the values.
-        derived
-            Columns computed from count columns of the same row, ``{column: count column(s)}``
-            (``{"chc_share": ["chc_members", "members"]}``; a total and its parts): withheld
-            wherever one of those counts is suppressed (see ``suppress_small_cells``).
-        margins, total_row, column_totals, equal_sums, parts_elsewhere
-            The table's additive structure, for complementary suppression: totals of
-            parts within a row (``{"Dec 2021": ["kept", "to other ACO", "to non-ACO"]}``),
-            a last row that is the sum of the others, columns summing to a cell of a
-            table published earlier (``{"members": <that cell as published>}``), pairs
-            of columns with equal sums, cells summing cells of a table published
-            earlier (see ``suppress_small_cells``).
+        **suppression
+            ``derived``, ``margins``, ``total_row``, ``column_totals``, ``equal_sums``,
+            ``parts_elsewhere``: columns withheld with the counts they are computed from,
+            and the table's additive structure for complementary suppression, as documented
+            in ``suppress_small_cells``.
         """
         if not _SHEET_NAME.match(name):
             raise ValueError(f"table name {name!r}: use 1-31 letters, digits, spaces, '_' or '-'")
@@ -257,11 +246,10 @@ class Publisher:
         identifiers = sorted(IDENTIFIER_COLUMNS & {str(col) for col in df.columns})
         if identifiers:
             raise ValueError(f"table {name!r} holds member-level identifier column(s) {identifiers}")
-        published = suppress_small_cells(df, list(counts), derived, margins, total_row, column_totals,
-                                         equal_sums, parts_elsewhere, name=name)
+        published = suppress_small_cells(df, list(counts), name=name, **suppression)
         if published.isin([SUPPRESSED, WITHHELD]).any().any():
             caption = f"{caption.rstrip('.')}. {SUPPRESSION_NOTE}"
-        table_html = _table_html(published, caption, formats or {}, [*counts, *(derived or {})])
+        table_html = _table_html(published, caption, formats or {}, [*counts, *(suppression.get("derived") or {})])
         self._display({"text/html": table_html, "text/plain": caption})
         self._published[name] = published
         if self.output_dir is not None:
