@@ -10,7 +10,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from dsrip_lib.attribution import SnapshotDay, monthly_attribution, with_assigned_pcp
-from dsrip_lib.errors import ParameterError
+from dsrip_lib.errors import InputValidationError, ParameterError
 from dsrip_lib.program import Program
 
 PATHS = ("path_aco", "path_apm_pcp", "path_apm_spending")
@@ -102,6 +102,8 @@ def summarize_adoption(
 ) -> AdoptionResult:
     """Rate = members meeting any path / ACO-eligible members; pass if rate >= target.
 
+    Raises ``InputValidationError`` when the period has no ACO-eligible member.
+
     References
     ----------
     Protocol 5.2.1.1 and Exhibit 26 (target adoption rates; 100% score when
@@ -115,7 +117,12 @@ def summarize_adoption(
     ).execute()
     # sums over an empty table come back null
     row = {k: 0 if pd.isna(v) else int(v) for k, v in agg.iloc[0].items()}
-    rate = row["numerator"] / row["denominator"] if row["denominator"] else float("nan")
+    if not row["denominator"]:  # no rate to publish: an error, never a NaN scored as a fail
+        raise InputValidationError(
+            f"enrollment: no member has an aco_eligible month in ACO budget period {budget_period}; "
+            "the adoption rate (5.2.1.1) is undefined there"
+        )
+    rate = row["numerator"] / row["denominator"]
     return AdoptionResult(
         budget_period=budget_period,
         denominator=row["denominator"],

@@ -6,6 +6,7 @@ import pytest
 
 from dsrip_lib.adoption import adoption_members, adoption_rate
 from dsrip_lib.dataset import open_dataset
+from dsrip_lib.errors import InputValidationError
 from dsrip_lib.program import load_program
 from test_attribution import ENTITIES, PROVIDERS, assignments, enrollment, table
 
@@ -115,6 +116,12 @@ def test_prep_period_has_no_target():
     enr = enrollment(("m1", "2017-08", "aco_a", "ACO_A"))
     result = adoption_rate(PROGRAM, 0, enr, assignments(), PROVIDERS, ENTITIES, NO_CLAIMS)
     assert (result.rate, result.target, result.passed) == (1.0, None, None)
+
+
+def test_period_without_aco_eligible_members_is_an_error_not_a_nan():
+    enr = enrollment(("m1", "2018-05", "ffs", None, False))  # enrolled, not ACO-eligible
+    with pytest.raises(InputValidationError, match="no member has an aco_eligible month in ACO budget period 1"):
+        adoption_rate(PROGRAM, 1, enr, assignments(), PROVIDERS, ENTITIES, NO_CLAIMS)
 
 
 def test_reproduces_synthetic_truth(tiny_data):
