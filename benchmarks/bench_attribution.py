@@ -77,7 +77,7 @@ def worker(kind: str, data: Path, out: Path) -> None:
 
     as_of = as_of_date()
     if kind == "ibis":
-        from dsrip_lib.attribution import plurality_attribution
+        from dsrip_lib.attribution.plurality import plurality_attribution
 
         start = time.perf_counter()
         con = ibis.duckdb.connect()

@@ -50,15 +50,15 @@ def main(argv: list[str] | None = None) -> int:
             out = generate(profile=args.profile, seed=args.seed, out=args.out)
             print(f"synthetic data written to {out}")
         elif args.command == "validate":
-            from dsrip_lib.contract import validate_dir
+            from dsrip_lib.inputs.validation import validate_dir
 
             print(validate_dir(args.data, program=args.program))
         elif args.command == "run":
-            from dsrip_lib.runner import run_notebook
+            from dsrip_lib.run.runner import run_notebook
 
             print(f"report written to {run_notebook(args.notebook, args.params, dict(args.overrides))}")
         elif args.command == "report":
-            from dsrip_lib.runner import run_all
+            from dsrip_lib.run.runner import run_all
 
             for path in run_all(args.params, dict(args.overrides)):
                 print(f"report written to {path}")

@@ -4,15 +4,15 @@ import json
 
 import pytest
 
-from dsrip_lib.adoption import adoption_members, adoption_rate
-from dsrip_lib.dataset import open_dataset
+from dsrip_lib.accountability.adoption import adoption_members, adoption_rate
+from dsrip_lib.inputs.dataset import open_dataset
 from dsrip_lib.errors import InputValidationError
 from dsrip_lib.program import load_program
 from test_attribution import ENTITIES, PROVIDERS, assignments, enrollment, table
 
 PROGRAM = load_program()
 BP1 = PROGRAM.calendar.budget_period(1)
-THRESHOLD = PROGRAM.adoption_apm_share_threshold
+THRESHOLD = PROGRAM.require("state_accountability").adoption.apm_non_primary_care_share_threshold
 
 # PROVIDERS: ...01 model C PCP (APM), ...03 model B PCP (no APM),
 # ...04 non-participating APM-paid, ...05 model A PCP (no APM)
@@ -30,7 +30,7 @@ NO_CLAIMS = spending()
 
 def paths(enr, pa=None, claims=NO_CLAIMS):
     pa = pa if pa is not None else assignments()
-    out = adoption_members(enr, pa, PROVIDERS, ENTITIES, claims, BP1.start, BP1.end, THRESHOLD).execute()
+    out = adoption_members(enr, pa, PROVIDERS, ENTITIES, claims, [BP1], THRESHOLD).execute()
     return {r.member_id: (r.path_aco, r.path_apm_pcp, r.path_apm_spending) for r in out.itertuples()}
 
 
@@ -102,14 +102,14 @@ def test_member_meeting_every_path_counts_once():
     claims = spending(("m1", "1000000001", "2018-03-01", "inpatient", 10.0),
                       ("m2", "1000000004", "2018-03-01", "inpatient", 10.0))
     members = adoption_members(enrollment(("m1", "2018-05", "mco", None)), pa, PROVIDERS,
-                               ENTITIES, claims, BP1.start, BP1.end, THRESHOLD).execute()
+                               ENTITIES, claims, [BP1], THRESHOLD).execute()
     assert members[["path_aco", "path_apm_pcp", "path_apm_spending"]].values.tolist() == [[True] * 3]
     result = adoption_rate(PROGRAM, 1, enr, pa, PROVIDERS, ENTITIES, claims)
     assert (result.numerator, result.denominator) == (2, 3)
     assert result.by_path == {"path_aco": 1, "path_apm_pcp": 1, "path_apm_spending": 2}
     assert result.rate == pytest.approx(2 / 3)
-    assert result.target == PROGRAM.adoption_target(1)
-    assert result.passed is (2 / 3 >= PROGRAM.adoption_target(1))
+    assert result.target == PROGRAM.require("state_accountability").adoption.target(1)
+    assert result.passed is (2 / 3 >= PROGRAM.require("state_accountability").adoption.target(1))
 
 
 def test_prep_period_has_no_target():

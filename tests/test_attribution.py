@@ -7,15 +7,10 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from dsrip_lib.attribution import (
-    AttributionOptions,
-    aco_flow_summary,
-    compare_with_plurality,
-    flow_matrix,
-    flows,
-    monthly_attribution,
-    plurality_attribution,
-)
+from dsrip_lib.attribution.flows import aco_flow_summary, flow_matrix, flows
+from dsrip_lib.attribution.plurality import compare_with_plurality, plurality_attribution
+from dsrip_lib.attribution.rules import monthly_attribution
+from dsrip_lib.reports.attribution import AttributionOptions
 from dsrip_lib.errors import ParameterError
 
 D = dt.date.fromisoformat

@@ -9,9 +9,9 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from dsrip_lib import attribution_report as ar
-from dsrip_lib.adoption import AdoptionResult
-from dsrip_lib.publish import plot_values, suppress_small_cells
+from dsrip_lib.reports import attribution as ar
+from dsrip_lib.accountability.adoption import AdoptionResult
+from dsrip_lib.publishing.publisher import plot_values, suppress_small_cells
 
 ACOS = pd.DataFrame({"aco_id": ["A1", "C1"], "name": ["Alpha", "Charlie"], "model": ["A", "C"]})
 BP = {1: "BP 1", 2: "BP 2"}
@@ -138,7 +138,7 @@ def tiny_report(tiny_data, tmp_path_factory):
     """The registered attribution report run once on the tiny synthetic state; its HTML path."""
     import yaml
 
-    from dsrip_lib import runner
+    from dsrip_lib.run import runner
 
     tmp = tmp_path_factory.mktemp("attribution-report")
     params = tmp / "run.yaml"
@@ -169,7 +169,7 @@ def test_report_on_tiny_data_withholds_every_cell_that_would_reveal_a_suppressed
 
     import openpyxl
 
-    from dsrip_lib.publish import SUPPRESSED, WITHHELD
+    from dsrip_lib.publishing.publisher import SUPPRESSED, WITHHELD
 
     html = tiny_report
     book = openpyxl.load_workbook(html.with_suffix(".xlsx"))

@@ -13,7 +13,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from dsrip_lib.contract import Bounds, locate, table_specs, validate_dir, validate_table
+from dsrip_lib.inputs.files import locate
+from dsrip_lib.inputs.tables import Bounds, table_specs
+from dsrip_lib.inputs.validation import validate_dir, validate_table
 from dsrip_lib.errors import InputValidationError
 from dsrip_lib.program import load_program
 
@@ -198,7 +200,7 @@ def test_all_problems_of_a_directory_in_one_message_grouped_by_file(tmp_path):
 
 
 def test_examples_are_capped_at_five_and_count_covers_every_batch(tmp_path, monkeypatch):
-    monkeypatch.setattr("dsrip_lib.contract.BATCH_ROWS", 4)
+    monkeypatch.setattr("dsrip_lib.inputs.validation.BATCH_ROWS", 4)
     frames = valid_frames()
     members = pd.DataFrame({"member_id": [f"M{i:03d}" for i in range(23)], "birth_date": D(1990, 1, 1),
                             "sex": ["X"] * 23, "dual_eligible": False})

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from test_contract import valid_frames, write
 
-from dsrip_lib.dataset import open_dataset
+from dsrip_lib.inputs.dataset import open_dataset
 from dsrip_lib.errors import InputValidationError, ParameterError
 
 

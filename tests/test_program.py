@@ -121,18 +121,18 @@ def test_exhibits_7_8_and_the_worked_pmpm_example(program):
     assert aco.safety_net_adjustment == approx({5: 0.40, 4: 0.30, 3: 0.20, 2: 0.10, 1: 0.00})
     assert aco.chc_safety_net_adjustment == approx(0.40)  # line 490
     # Exhibit 8, lines 497-515
-    assert program.model_adjustment("A") == approx(0.40)
-    assert program.model_adjustment("B", 1) == approx(0.30)
-    assert program.model_adjustment("C", 3) == approx(0.30)
-    assert program.model_adjustment("C", 2) == approx(0.10)
-    assert program.model_adjustment("C", 1) == approx(0.00)
+    assert program.aco_payments.model_adjustment("A") == approx(0.40)
+    assert program.aco_payments.model_adjustment("B", 1) == approx(0.30)
+    assert program.aco_payments.model_adjustment("C", 3) == approx(0.30)
+    assert program.aco_payments.model_adjustment("C", 2) == approx(0.10)
+    assert program.aco_payments.model_adjustment("C", 1) == approx(0.00)
     # line 531: base $10, Primary Care ACO risk track 2, safety-net category 3 -> $16;
     # members attributed to CHCs -> $18 (line 532).
     base = 10.0
-    assert base * (1 + program.model_adjustment("B", 2) + aco.safety_net_adjustment[3]) == approx(16.0)
-    assert base * (1 + program.model_adjustment("B", 2) + aco.chc_safety_net_adjustment) == approx(18.0)
+    assert base * (1 + program.aco_payments.model_adjustment("B", 2) + aco.safety_net_adjustment[3]) == approx(16.0)
+    assert base * (1 + program.aco_payments.model_adjustment("B", 2) + aco.chc_safety_net_adjustment) == approx(18.0)
     with pytest.raises(ParameterError, match="Exhibit 8"):
-        program.model_adjustment("A", 2)
+        program.aco_payments.model_adjustment("A", 2)
 
 
 def test_exhibit_9_flexible_services(program):
@@ -194,7 +194,7 @@ def _half_up(value: float, step: str = "0.01") -> float:
 
 
 def test_exhibit_11_every_cell_derived_from_exhibit_10(program):
-    derived = program.dsti_glide_path_by_budget_period()
+    derived = program.aco_payments.dsti_glide_path_by_budget_period(program.calendar)
     assert set(derived) == set(EXHIBIT_11)
     rounded_down = set()
     for hospital, (published, total) in EXHIBIT_11.items():
@@ -251,25 +251,25 @@ def test_cp_payment_constants(program):
 
 def test_exhibit_20_aco_at_risk(program):
     # lines 1051-1065
-    assert [program.aco_at_risk_share("startup_ongoing_discretionary", bp) for bp in range(6)] == approx(
+    assert [program.at_risk.aco_share("startup_ongoing_discretionary", bp) for bp in range(6)] == approx(
         [0.0, 0.05, 0.15, 0.30, 0.40, 0.50]
     )
-    assert [program.aco_at_risk_share("dsti_glide_path", bp) for bp in range(6)] == approx(
+    assert [program.at_risk.aco_share("dsti_glide_path", bp) for bp in range(6)] == approx(
         [0.0, 0.05, 0.05, 0.10, 0.15, 0.20]
     )
     # line 1072: an ACO joining in BP3 -> BP3 5%, BP4 15%, BP5 30%
-    assert [program.aco_at_risk_share("startup_ongoing_discretionary", bp, join_bp=3) for bp in (3, 4, 5)] == approx(
+    assert [program.at_risk.aco_share("startup_ongoing_discretionary", bp, join_bp=3) for bp in (3, 4, 5)] == approx(
         [0.05, 0.15, 0.30]
     )
     with pytest.raises(ParameterError):
-        program.aco_at_risk_share("flexible_services", 2)
+        program.at_risk.aco_share("flexible_services", 2)
 
 
 def test_exhibit_22_cp_at_risk(program):
     # lines 1131-1137
-    assert [program.cp_at_risk_share(bp) for bp in range(6)] == approx([0.0, 0.0, 0.05, 0.10, 0.15, 0.20])
+    assert [program.at_risk.cp_csa_share(bp) for bp in range(6)] == approx([0.0, 0.0, 0.05, 0.10, 0.15, 0.20])
     # line 1143: a CP joining in BP3 -> BP3 0%, BP4 5%, BP5 10%
-    assert [program.cp_at_risk_share(bp, join_bp=3) for bp in (3, 4, 5)] == approx([0.0, 0.05, 0.10])
+    assert [program.at_risk.cp_csa_share(bp, join_bp=3) for bp in (3, 4, 5)] == approx([0.0, 0.05, 0.10])
     assert program.at_risk.remediation_max_earn_back_share == approx(0.60)  # lines 1954, 2272
 
 
@@ -280,13 +280,13 @@ def test_exhibit_22_cp_at_risk(program):
 
 def test_exhibit_24_expenditure_authority(program):
     # lines 1169-1190 (= Exhibit A10, lines 2875-2894)
-    assert program.expenditure_authority(0) is program.expenditure_authority(1)
-    assert program.expenditure_authority(1).authority_musd == approx(637.5)
-    assert [program.expenditure_authority(bp).authority_musd for bp in (2, 3, 4, 5)] == approx([412.5, 362.5, 275, 112.5])
-    assert [program.expenditure_authority(bp).at_risk_share for bp in (1, 2, 3, 4, 5)] == approx([0, 0.05, 0.10, 0.15, 0.20])
-    assert [program.expenditure_authority(bp).at_risk_musd for bp in (1, 2, 3, 4, 5)] == approx([0, 20.625, 36.25, 41.25, 22.5])
+    assert program.state_accountability.authority_of(0) is program.state_accountability.authority_of(1)
+    assert program.state_accountability.authority_of(1).authority_musd == approx(637.5)
+    assert [program.state_accountability.authority_of(bp).authority_musd for bp in (2, 3, 4, 5)] == approx([412.5, 362.5, 275, 112.5])
+    assert [program.state_accountability.authority_of(bp).at_risk_share for bp in (1, 2, 3, 4, 5)] == approx([0, 0.05, 0.10, 0.15, 0.20])
+    assert [program.state_accountability.authority_of(bp).at_risk_musd for bp in (1, 2, 3, 4, 5)] == approx([0, 20.625, 36.25, 41.25, 22.5])
     # Sec 5.1.1, line 996: a BP 2 score of 70% loses 30% of $20.625M = $6.1875M.
-    assert 0.30 * program.expenditure_authority(2).at_risk_musd == approx(6.1875)
+    assert 0.30 * program.state_accountability.authority_of(2).at_risk_musd == approx(6.1875)
 
 
 def test_exhibit_24_is_exhibit_1_split_by_budget_period(program):
@@ -300,26 +300,26 @@ def test_exhibit_24_is_exhibit_1_split_by_budget_period(program):
 
 def test_exhibit_25_state_domain_weights(program):
     # lines 1218-1228
-    assert program.state_domain_weights(0) == {} and program.state_domain_weights(1) == {}
-    assert program.state_domain_weights(2) == approx({"adoption": 0.30, "quality_utilization": 0.70})
+    assert program.state_accountability.domain_weights_in(0) == {} and program.state_accountability.domain_weights_in(1) == {}
+    assert program.state_accountability.domain_weights_in(2) == approx({"adoption": 0.30, "quality_utilization": 0.70})
     for bp in (3, 4, 5):
-        assert program.state_domain_weights(bp) == approx(
+        assert program.state_accountability.domain_weights_in(bp) == approx(
             {"adoption": 0.20, "spending_growth": 0.25, "quality_utilization": 0.55}
         )
     # line 1245: 100% x 20% + 30% x 25% + 70% x 55% = 66%
     scores = {"adoption": 1.0, "spending_growth": 0.30, "quality_utilization": 0.70}
-    assert sum(w * scores[d] for d, w in program.state_domain_weights(5).items()) == approx(0.66)
+    assert sum(w * scores[d] for d, w in program.state_accountability.domain_weights_in(5).items()) == approx(0.66)
 
 
 def test_exhibit_26_adoption_targets(program):
     # lines 1266-1272 (= Exhibit A2, lines 2611-2616): NA, 25%, 30%, 35%, 40%, 45%.
-    assert [program.adoption_target(bp) for bp in range(1, 6)] == approx([0.25, 0.30, 0.35, 0.40, 0.45])
+    assert [program.require("state_accountability").adoption.target(bp) for bp in range(1, 6)] == approx([0.25, 0.30, 0.35, 0.40, 0.45])
     with pytest.raises(ParameterError, match="period 0"):
-        program.adoption_target(0)
+        program.require("state_accountability").adoption.target(0)
     with pytest.raises(ParameterError, match="does not exist"):
-        program.adoption_target(6)
+        program.require("state_accountability").adoption.target(6)
     # line 1255: "more than 20% of their non-primary care services".
-    assert program.adoption_apm_share_threshold == approx(0.20)
+    assert program.require("state_accountability").adoption.apm_non_primary_care_share_threshold == approx(0.20)
 
 
 def test_exhibit_27_spending_growth(program):
@@ -347,16 +347,16 @@ def test_exhibit_29_state_avoidable_utilization_and_alpha(program):
 
 def test_exhibits_28_32_a4_quality_domain_weights(program):
     # Exhibit 32, lines 1502-1535 (the same numbers as Exhibit 28 lines 1353-1379 and A4 lines 2675-2708)
-    assert program.quality_domain_weights(1) == approx({
+    assert program.quality_domains.weights_in(1) == approx({
         "prevention_wellness": 0.20, "chronic_disease": 0.20, "behavioral_health": 0.25, "ltss": 0.10,
         "integration": 0.25, "avoidable_utilization": 0.0, "member_experience": 0.0,
     })
     for bp in (2, 5):
-        assert program.quality_domain_weights(bp) == approx({
+        assert program.quality_domains.weights_in(bp) == approx({
             "prevention_wellness": 0.10, "chronic_disease": 0.15, "behavioral_health": 0.15, "ltss": 0.05,
             "integration": 0.20, "avoidable_utilization": 0.20, "member_experience": 0.15,
         })
-    assert program.quality_domain_weights(0) == {}
+    assert program.quality_domains.weights_in(0) == {}
     assert [d.number for d in program.quality_domains] == list(range(1, 8))
 
 
@@ -367,11 +367,11 @@ def test_exhibits_28_32_a4_quality_domain_weights(program):
 
 def test_exhibit_31_component_weights(program):
     # lines 1476-1484
-    assert program.aco_component_weights(0) == {}
-    assert program.aco_component_weights(2) == approx({"quality": 1.0})
-    assert program.aco_component_weights(4) == approx({"quality": 0.75, "tcoc": 0.25})
+    assert program.aco_accountability.component_weights_in(0) == {}
+    assert program.aco_accountability.component_weights_in(2) == approx({"quality": 1.0})
+    assert program.aco_accountability.component_weights_in(4) == approx({"quality": 0.75, "tcoc": 0.25})
     # line 1938: 75% x 75% + 80% x 25% = 76.25% (published 76.2%, D3)
-    weights = program.aco_component_weights(4)
+    weights = program.aco_accountability.component_weights_in(4)
     assert 0.75 * weights["quality"] + 0.80 * weights["tcoc"] == approx(0.7625)
 
 
@@ -537,4 +537,4 @@ def test_minimal_program_by_name_from_program_dir(tmp_path, raw, monkeypatch):
     other = load_program("other")
     assert other.state_accountability is None
     with pytest.raises(ParameterError, match="state_accountability"):
-        other.adoption_target(1)
+        other.require("state_accountability").adoption.target(1)

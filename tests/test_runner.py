@@ -23,12 +23,15 @@ import pytest
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from dsrip_lib import manifest, reports, runner
+from dsrip_lib.run import manifest
+from dsrip_lib.run import registry as reports
+from dsrip_lib.run import runner
 from dsrip_lib.errors import ParameterError, ReportError
-from dsrip_lib.export import external_resources
-from dsrip_lib.publish import SUPPRESSED, SUPPRESSION_NOTE
-from dsrip_lib.run_params import load_run_params
+from dsrip_lib.run.export import external_resources
+from dsrip_lib.publishing.publisher import SUPPRESSED, SUPPRESSION_NOTE
+from dsrip_lib.run.parameters import load_run_params
 
+REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 DEMO_DATA = FIXTURES / "demo_data"
 REPORT_FILES = {"demo.ipynb", "demo.html", "demo.pdf", "demo.xlsx", "demo.results.json", "manifest.json"}
@@ -47,9 +50,9 @@ class BrokenOptions(BaseModel):
 
 PINNED_GIT = {"commit": "0123456789abcdef0123456789abcdef01234567", "dirty": True}
 FIXTURE_REPORTS = {
-    "demo": reports.ReportSpec(notebook=str(FIXTURES / "demo.ipynb"), options=f"{__name__}:DemoOptions"),
-    "broken": reports.ReportSpec(notebook=str(FIXTURES / "broken.ipynb"), options=f"{__name__}:BrokenOptions"),
-    "large": reports.ReportSpec(notebook=str(FIXTURES / "demo.ipynb"), options=f"{__name__}:DemoOptions"),
+    "demo": reports.ReportSpec(str(FIXTURES / "demo.ipynb"), f"{__name__}:DemoOptions", contract_data=False),
+    "broken": reports.ReportSpec(str(FIXTURES / "broken.ipynb"), f"{__name__}:BrokenOptions", contract_data=False),
+    "large": reports.ReportSpec(str(FIXTURES / "demo.ipynb"), f"{__name__}:DemoOptions", contract_data=False),
 }
 
 
@@ -136,7 +139,7 @@ def test_default_run_file_is_valid(registry):
     params_file = Path(__file__).parents[1] / "params" / "runs" / "default.yaml"
     raw = yaml.safe_load(params_file.read_text(encoding="utf-8"))
     assert raw["run_id"] == "default" and raw["data_dir"] == "data/synthetic/small"
-    from dsrip_lib.run_params import RunParams
+    from dsrip_lib.run.parameters import RunParams
 
     RunParams.model_validate(raw)  # the data directory need not exist yet (make report creates it)
 
@@ -226,7 +229,9 @@ def test_html_is_self_contained_with_code_hidden(two_runs):
     assert "pub.table(" not in html  # inputs are not shown
     assert "<title>demo — t</title>" in html
     footer = html[html.index('<footer class="dsrip-provenance">') :]
-    assert "commit 0123456789 with uncommitted changes" in footer and f"data {DEMO_DATA} (fingerprint" in footer
+    assert "commit 0123456789 with uncommitted changes" in footer
+    # the data directory relative to the run's root, never an absolute path of the machine that ran it
+    assert "data tests/fixtures/demo_data (fingerprint" in footer and str(REPO) not in html
 
 
 def _pdf_objects(pdf: bytes) -> bytes:
@@ -274,7 +279,10 @@ def test_manifest_records_code_versions_timings_and_outputs(two_runs):
     assert manifest["git"] == PINNED_GIT
     assert manifest["start"] <= manifest["end"]
     demo = manifest["reports"]["demo"]
-    assert demo["parameters"]["min_members"] == 0
+    assert demo["parameters"]["options"] == {"min_members": 0}
+    assert demo["parameters"]["data_validated"] is False  # the demo reads no contract table
+    assert manifest["validation"] is None and manifest["data_dir"] == "tests/fixtures/demo_data"
+    assert manifest["parameters"]["data_dir"] == str(DEMO_DATA)  # the resolved path stays in the manifest
     source = json.loads((FIXTURES / "demo.ipynb").read_text(encoding="utf-8"))
     assert len(demo["cells"]) == sum(c["cell_type"] == "code" for c in source["cells"]) + 1  # + injected
     assert all(c["duration_s"] is not None and c["duration_s"] >= 0 for c in demo["cells"])

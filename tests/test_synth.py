@@ -12,7 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from dsrip_lib.contract import Bounds, table_specs, validate_dir
+from dsrip_lib.inputs.tables import Bounds, table_specs
+from dsrip_lib.inputs.validation import validate_dir
 from dsrip_lib.errors import ParameterError
 from dsrip_lib.program import load_program
 from dsrip_lib.synth import config as synth_config
@@ -150,7 +151,7 @@ def test_adoption_truth_matches_a_pandas_recomputation(data, request):
     """The agreed rule of Sec 5.2.1.1 written directly in pandas, against truth.json (also when the
     generator sums it over member blocks)."""
     path = request.getfixturevalue(data)
-    threshold = PROGRAM.adoption_apm_share_threshold
+    threshold = PROGRAM.require("state_accountability").adoption.apm_non_primary_care_share_threshold
     enr = read(path, "enrollment")
     spans = read(path, "pcp_assignments")
     providers = read(path, "providers")
@@ -190,13 +191,13 @@ def test_adoption_truth_matches_a_pandas_recomputation(data, request):
         assert {k: want[k] for k in counts} == counts
         assert want["rate"] == pytest.approx(numerator / len(members))
         if int(bp) > 0:
-            assert want["meets_target"] == (want["rate"] >= PROGRAM.adoption_target(int(bp)))
+            assert want["meets_target"] == (want["rate"] >= PROGRAM.require("state_accountability").adoption.target(int(bp)))
 
 
 def test_adoption_rates_make_the_exhibit_26_test_non_trivial(small_data):
     rates = {int(bp): e["rate"] for bp, e in truth(small_data)["adoption"].items() if int(bp) > 0}
     assert all(0.3 <= r <= 0.6 for r in rates.values())
-    margins = [rates[bp] - PROGRAM.adoption_target(bp) for bp in rates]
+    margins = [rates[bp] - PROGRAM.require("state_accountability").adoption.target(bp) for bp in rates]
     assert min(abs(m) for m in margins) < 0.05  # at least one period is close to its target
 
 

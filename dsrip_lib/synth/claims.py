@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dsrip_lib.contract import EXCLUSION_CATEGORIES, PROVIDER_TYPES, SERVICE_CATEGORIES
+from dsrip_lib.inputs.codes import EXCLUSION_CATEGORIES, PROVIDER_TYPES, SERVICE_CATEGORIES
 from dsrip_lib.synth.config import N_MONTHS_PER_YEAR, Config
 from dsrip_lib.synth.entities import World
 from dsrip_lib.synth.population import Block

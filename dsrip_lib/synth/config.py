@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from dsrip_lib.contract import NOT_ACO_ELIGIBLE_GROUP
+from dsrip_lib.inputs.codes import NOT_ACO_ELIGIBLE_GROUP
 from dsrip_lib.errors import ParameterError
-from dsrip_lib.yaml_files import read_mapping
+from dsrip_lib.params import read_mapping
 from dsrip_lib.program import Program, load_program
 
 PARAMS_DIR = Path(__file__).resolve().parents[2] / "params" / "synth"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dsrip_lib.contract import PCC_PLAN_ID, PROVIDER_TYPES
+from dsrip_lib.inputs.codes import PCC_PLAN_ID, PROVIDER_TYPES
 from dsrip_lib.synth.config import Config
 
 PLAN_TYPE_OF_MODEL = {"A": "aco_a", "B": "aco_b"}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dsrip_lib.contract import EXCLUSION_CATEGORIES, SERVICE_CATEGORIES
+from dsrip_lib.inputs.codes import EXCLUSION_CATEGORIES, SERVICE_CATEGORIES
 from dsrip_lib.synth import entity_tables as et
 from dsrip_lib.synth.claims import Claims, cost_level, simulate_claims
 from dsrip_lib.synth.config import N_MONTHS_PER_YEAR, Config

@@ -31,7 +31,7 @@ def block_adoption(cfg: Config, world: World, block: Block, claims: Claims) -> d
     MassHealth DSRIP Protocol, Sec 5.2.1.1 and Exhibit 26; Sec 4.4.4 (attribution to
     MCO-administered ACOs by PCP assignment).
     """
-    threshold = cfg.program.adoption_apm_share_threshold
+    threshold = cfg.program.require("state_accountability").adoption.apm_non_primary_care_share_threshold
     eligible = cfg.aco_eligible(block.group)
     plan_type = np.append(world.plan_type, "none")
     pcp_model = np.append(np.append(world.aco_model, "")[world.provider_aco], "")

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from dsrip_lib.contract import Bounds, table_specs
+from dsrip_lib.inputs.tables import Bounds, table_specs
 from dsrip_lib.program import Program
 
 COMPRESSION = "zstd"

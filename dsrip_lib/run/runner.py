@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -20,11 +21,13 @@ from pathlib import Path
 
 import nbformat
 
-from dsrip_lib import export, manifest
-from dsrip_lib import reports as registry
+from dsrip_lib.run import export
+from dsrip_lib.run import manifest
+from dsrip_lib.run import registry
 from dsrip_lib.errors import ParameterError, ReportError
-from dsrip_lib.publish import read_published
-from dsrip_lib.run_params import RunParams, load_run_params
+from dsrip_lib.inputs.validation import validate_dir
+from dsrip_lib.publishing.publisher import read_published
+from dsrip_lib.run.parameters import RunParams, load_run_params
 
 KERNEL_NAME = "dsrip"
 INJECTED_CELL_ID = "injected-parameters"
@@ -34,6 +37,7 @@ INJECTED_CELL_ID = "injected-parameters"
 class _Report:
     name: str
     notebook: Path
+    contract_data: bool = True  # an unregistered notebook is assumed to read the contract tables
 
 
 def run_notebook(notebook: str | Path, params_file: str | Path, overrides: dict[str, str] | None = None) -> Path:
@@ -73,18 +77,20 @@ def run_all(params_file: str | Path, overrides: dict[str, str] | None = None) ->
     names = params.selected_reports()
     if not names:
         raise ParameterError(f"{params_file}: no reports to run (none registered in dsrip_lib/reports.py)")
-    return _run(params, Path(params_file), root, [_Report(n, root / registry.REPORTS[n].notebook) for n in names])
+    reports = [_Report(n, root / registry.REPORTS[n].notebook, registry.REPORTS[n].contract_data) for n in names]
+    return _run(params, Path(params_file), root, reports)
 
 
 def _resolve_report(notebook: str | Path, root: Path) -> _Report:
     if str(notebook) in registry.REPORTS:
-        return _Report(str(notebook), root / registry.REPORTS[str(notebook)].notebook)
+        spec = registry.REPORTS[str(notebook)]
+        return _Report(str(notebook), root / spec.notebook, spec.contract_data)
     path = Path(notebook) if Path(notebook).exists() else root / notebook
     if path.suffix != ".ipynb" or not path.is_file():
         raise ParameterError(f"{notebook}: neither a registered report {sorted(registry.REPORTS)} nor a notebook file")
     for name, spec in registry.REPORTS.items():
         if (root / spec.notebook).resolve() == path.resolve():
-            return _Report(name, path)
+            return _Report(name, path, spec.contract_data)
     return _Report(path.stem, path)
 
 
@@ -127,9 +133,10 @@ def _run(params: RunParams, params_file: Path, root: Path, reports: list[_Report
         if not report.notebook.is_file():
             raise ParameterError(f"report {report.name}: notebook {report.notebook} not found")
         params.report_options(report.name)
+    validation = _validate_once(params) if any(report.contract_data for report in reports) else None
     data_inputs = [*manifest.data_files(params.data_dir), params.program_file()]
     code_inputs = [params_file.resolve(), *(report.notebook for report in reports)]
-    record = manifest.RunRecord.start(params, root, data_inputs, code_inputs)
+    record = manifest.RunRecord.start(params, root, data_inputs, code_inputs, validation)
 
     params.reports_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".staging-{params.run_id}-", dir=params.reports_dir))
@@ -144,6 +151,17 @@ def _run(params: RunParams, params_file: Path, root: Path, reports: list[_Report
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return [final / f"{report.name}.html" for report in reports]
+
+
+def _validate_once(params: RunParams) -> dict:
+    """Check the data directory against the contract, bounded by the run's program: once per run.
+
+    Raises InputValidationError before any kernel starts; the notebooks then open the
+    dataset without checking it again.
+    """
+    started = time.perf_counter()
+    summary = validate_dir(params.data_dir, program=params.program_file())
+    return {"program": params.program, "seconds": round(time.perf_counter() - started, 1), "summary": summary}
 
 
 @dataclass(frozen=True)
@@ -163,13 +181,14 @@ class _Job:
     def of(
         cls, report: _Report, params: RunParams, root: Path, staging: Path, final: Path, provenance: str
     ) -> _Job:
-        parameters = {
+        parameters = {  # exactly registry.NOTEBOOK_PARAMETERS
             "run_id": params.run_id,
             "program": params.program,
             "data_dir": str(params.data_dir),
             "backend": params.backend,
-            **params.report_options(report.name).model_dump(mode="json"),
+            "options": params.report_options(report.name).model_dump(mode="json"),
             "output_dir": str(staging / f".{report.name}.published"),
+            "data_validated": report.contract_data,
         }
         timeout = params.execution_timeout
         return cls(report.name, report.notebook, parameters, timeout, root, staging, final, provenance)

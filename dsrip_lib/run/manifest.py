@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 
-from dsrip_lib.run_params import RunParams
+from dsrip_lib.run.parameters import RunParams
 
 MANIFEST_FILE = "manifest.json"
 PACKAGES = (
@@ -114,11 +114,13 @@ class RunRecord:
     reports: dict[str, dict] = field(default_factory=dict)
 
     @classmethod
-    def start(cls, params: RunParams, root: Path, data_inputs: list[Path], code_inputs: list[Path]) -> RunRecord:
+    def start(cls, params: RunParams, root: Path, data_inputs: list[Path], code_inputs: list[Path],
+              validation: dict | None = None) -> RunRecord:
         """Record parameters, code versions and the SHA-256 of every input (hashed before execution).
 
         ``data_inputs`` (the data files and the program definition) also get one combined
-        ``data_fingerprint``, printed on every page of the reports.
+        ``data_fingerprint``, printed on every page of the reports. ``validation`` is what the
+        runner's one validation of the data directory found (None when no report reads it).
         """
 
         def entry(path: Path) -> dict:
@@ -130,6 +132,9 @@ class RunRecord:
             {
                 "run_id": params.run_id,
                 "parameters": {**params.model_dump(mode="json"), "backend": _redact(params.backend)},
+                "data_dir": _display_path(params.data_dir, root),
+                "program": _display_path(params.program_file(), root),
+                "validation": validation,
                 "inputs": data + [entry(path) for path in dict.fromkeys(code_inputs)],
                 "data_fingerprint": hashlib.sha256(combined.encode()).hexdigest(),
                 "packages": _versions(),
@@ -147,10 +152,9 @@ class RunRecord:
         code = f"commit {git['commit'][:10]}" if git["commit"] else "no git commit"
         if git["dirty"]:
             code += " with uncommitted changes"
-        parameters = self.body["parameters"]
         return (
             f"dsrip {self.body['packages']['dsrip']}, {code}; run {self.body['run_id']}, program "
-            f"{parameters['program']}, data {parameters['data_dir']} (fingerprint "
+            f"{self.body['program']}, data {self.body['data_dir']} (fingerprint "
             f"{self.body['data_fingerprint'][:16]}; manifest.json lists the SHA-256 of each input)"
         )
 

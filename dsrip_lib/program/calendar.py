@@ -16,13 +16,9 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Annotated, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-
-class FrozenModel(BaseModel):
-    """Base of the program-definition models: unknown keys are errors, instances immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from dsrip_lib.program.values import FrozenModel
 
 
 def _first_of_months(start: dt.date, end: dt.date) -> list[dt.date]:

@@ -22,7 +22,9 @@ import ibis
 import pandas as pd
 from ibis.backends import BaseBackend
 
-from dsrip_lib.contract import ProgramArg, locate, read_csv, table_files, tables, validate_dir
+from dsrip_lib.inputs.files import locate, read_csv, table_files
+from dsrip_lib.inputs.tables import ProgramArg, tables
+from dsrip_lib.inputs.validation import validate_dir
 from dsrip_lib.errors import InputValidationError, ParameterError
 
 
@@ -103,7 +105,7 @@ def open_dataset(data_dir: str | Path, backend: str | BaseBackend = "duckdb", va
     backend
         ``"duckdb"`` (in-process, the default), an Ibis connection URL, or an Ibis backend.
     validate
-        Check the whole directory once (``contract.validate_dir``) before returning.
+        Check the whole directory once (:func:`~dsrip_lib.inputs.validation.validate_dir`) before returning.
     program
         The program whose calendar bounds the contract's dates (a Program, name or path;
         default MassHealth DSRIP).

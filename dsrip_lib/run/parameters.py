@@ -11,10 +11,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from dsrip_lib import reports as registry
 from dsrip_lib.errors import ParameterError
-from dsrip_lib.yaml_files import read_mapping
-from dsrip_lib.program import program_path
+from dsrip_lib.params import describe_errors, params_dir, read_mapping
+from dsrip_lib.program import DEFAULT_PROGRAM, program_path
+from dsrip_lib.run import registry
 
 SafeName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")]
 
@@ -28,7 +28,7 @@ class RunParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     run_id: SafeName
-    program: str = "masshealth_dsrip"
+    program: str = DEFAULT_PROGRAM
     data_dir: Path
     # as dsrip_lib.dataset.connect accepts: in-process DuckDB or an Ibis connection URL
     backend: str = Field("duckdb", pattern=r"^(duckdb|[a-z][a-z0-9+.-]*://\S*)$")
@@ -54,10 +54,26 @@ class RunParams(BaseModel):
         return list(self.reports) if self.reports is not None else list(registry.REPORTS)
 
     def report_options(self, report: str) -> BaseModel:
-        """The validated options of one report (its model's defaults when none are given)."""
+        """The validated options of one report (its model's defaults when none are given).
+
+        Raises
+        ------
+        ParameterError
+            An option named like a notebook parameter (``data_dir`` ...), or one the
+            report's options model refuses; the message names ``options.<report>.<key>``.
+        """
+        given = self.options.get(report, {})
+        clashing = sorted(set(given) & set(registry.NOTEBOOK_PARAMETERS))
+        if clashing:
+            keys = ", ".join(f"options.{report}.{key}" for key in clashing)
+            raise ParameterError(f"{keys}: a run parameter, not an option of report {report}; "
+                                 "set it at the top level of the run parameter file")
         spec = registry.REPORTS.get(report)
         model = spec.options_model() if spec else registry.NoOptions
-        return model.model_validate(self.options.get(report, {}))
+        try:
+            return model.model_validate(given)
+        except ValidationError as exc:
+            raise ParameterError(describe_errors(f"report {report}", "options", exc, prefix=("options", report))) from None
 
     def program_file(self) -> Path:
         """The program definition YAML this run reads."""
@@ -66,11 +82,11 @@ class RunParams(BaseModel):
 
 def repo_root(params_file: Path) -> Path:
     """The directory holding ``params/``: the nearest above the parameter file, else this checkout's."""
-    for start in (Path(params_file).resolve().parent, Path(__file__).resolve().parent):
-        for parent in (start, *start.parents):
-            if (parent / "params").is_dir():
-                return parent
-    raise ParameterError(f"{params_file}: no directory holding params/ above it or above the dsrip package")
+    start = Path(params_file).resolve().parent
+    for parent in (start, *start.parents):
+        if (parent / "params").is_dir():
+            return parent
+    return params_dir().parent
 
 
 def _apply_override(raw: dict, dotted_key: str, value: str, source: str) -> None:
@@ -87,17 +103,6 @@ def _apply_override(raw: dict, dotted_key: str, value: str, source: str) -> None
             )
         node = child
     node[leaf] = value
-
-
-def _format_validation(source: str, error: ValidationError, prefix: tuple = ()) -> str:
-    lines = [f"{source}: invalid run parameters"]
-    for problem in error.errors():
-        key = ".".join(str(part) for part in (*prefix, *problem["loc"]))
-        hint = ""
-        if problem["type"] == "string_type" and isinstance(problem.get("input"), (int, float, bool)):
-            hint = " (quote it in YAML: 01060 reads as 1060 and yes as true)"
-        lines.append(f"  {key}: {problem['msg']}, got {problem.get('input')!r}{hint}")
-    return "\n".join(lines)
 
 
 def load_run_params(params_file: str | Path, overrides: dict[str, str] | None = None) -> tuple[RunParams, Path]:
@@ -131,7 +136,7 @@ def load_run_params(params_file: str | Path, overrides: dict[str, str] | None = 
     try:
         params = RunParams.model_validate(raw)
     except ValidationError as exc:
-        raise ParameterError(_format_validation(source, exc)) from None
+        raise ParameterError(describe_errors(source, "run parameters", exc)) from None
 
     unknown = sorted((set(params.selected_reports()) | set(params.options)) - set(registry.REPORTS))
     if unknown:
@@ -139,8 +144,8 @@ def load_run_params(params_file: str | Path, overrides: dict[str, str] | None = 
     for report in params.options:
         try:
             params.report_options(report)
-        except ValidationError as exc:
-            raise ParameterError(_format_validation(source, exc, prefix=("options", report))) from None
+        except ParameterError as exc:
+            raise ParameterError(f"{source}: {exc}") from None
 
     root = repo_root(params_file)
     program = params.program

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dsrip_lib import suppression
+from dsrip_lib.publishing import suppression
 
 # One neutral marker for primary and complementary cells: a reader must not tell them apart, and
 # a complementary cell may hold more than 10 (so "1-10" would be false for it).

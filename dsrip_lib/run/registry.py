@@ -1,4 +1,4 @@
-"""The registry of reports: name -> notebook and the pydantic model of its options.
+"""The registry of reports: name -> notebook, options model, and whether it reads the data contract.
 
 Adding a report is one line in ``REPORTS``. ``dsrip report`` runs every registered report
 (in this order) unless the run parameters name a subset.
@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict
 
 from dsrip_lib.errors import ParameterError
+
+# What the runner injects into every notebook's parameters cell, beside the report's options.
+NOTEBOOK_PARAMETERS = ("run_id", "program", "data_dir", "backend", "options", "output_dir", "data_validated")
 
 
 class NoOptions(BaseModel):
@@ -31,10 +34,14 @@ class ReportSpec:
     options
         ``"module:Model"`` of the report's pydantic options model (``extra="forbid"``),
         or None when the report takes no options.
+    contract_data
+        Whether the report reads the contract tables of ``data_dir``: the runner then
+        validates the directory once, before any kernel starts.
     """
 
     notebook: str
     options: str | None = None
+    contract_data: bool = True
 
     def options_model(self) -> type[BaseModel]:
         """Import and return the options model named by ``options``."""
@@ -48,5 +55,5 @@ class ReportSpec:
 
 
 REPORTS: dict[str, ReportSpec] = {
-    "attribution": ReportSpec("notebooks/attribution.ipynb", "dsrip_lib.attribution:AttributionOptions"),
+    "attribution": ReportSpec("notebooks/attribution.ipynb", "dsrip_lib.reports.attribution:AttributionOptions"),
 }

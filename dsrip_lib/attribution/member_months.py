@@ -8,25 +8,14 @@ backend; everything after it is entity-level pandas (tens of ACOs x months).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal, Protocol
+from collections.abc import Sequence
+from typing import Literal
 
 import ibis.expr.types as ir
 import pandas as pd
 
 from dsrip_lib.errors import ParameterError
-
-
-class Period(Protocol):
-    """Anything with a number and inclusive start/end dates (a budget period)."""
-
-    number: int
-    start: dt.date
-    end: dt.date
-
-
-def month_starts(start: dt.date, end: dt.date) -> pd.DatetimeIndex:
-    """First days of the calendar months from ``start`` to ``end`` inclusive."""
-    return pd.date_range(pd.Timestamp(start).to_period("M").start_time, pd.Timestamp(end), freq="MS")
+from dsrip_lib.program import BudgetPeriod, DateRange
 
 
 def monthly_counts(attribution: ir.Table) -> pd.DataFrame:
@@ -52,7 +41,7 @@ def monthly_counts(attribution: ir.Table) -> pd.DataFrame:
     return df.sort_values(["aco_id", "month"], ignore_index=True)
 
 
-def member_months_by_period(counts: pd.DataFrame, periods: list[Period]) -> pd.DataFrame:
+def member_months_by_period(counts: pd.DataFrame, periods: Sequence[BudgetPeriod]) -> pd.DataFrame:
     """Member-months per ACO per budget period (total and CHC).
 
     Returns ``aco_id``, ``budget_period``, ``member_months``,
@@ -72,13 +61,10 @@ def member_months_by_period(counts: pd.DataFrame, periods: list[Period]) -> pd.D
     return out
 
 
-def period_of(months: pd.Series, periods: list[Period]) -> pd.Series:
+def period_of(months: pd.Series, periods: Sequence[BudgetPeriod]) -> pd.Series:
     """The budget period number of each month (nullable Int64; NA outside all periods)."""
-    out = pd.Series(pd.NA, index=months.index, dtype="Int64")
-    for p in periods:
-        inside = (months >= pd.Timestamp(p.start)) & (months <= pd.Timestamp(p.end))
-        out[inside] = p.number
-    return out
+    numbers = {pd.Timestamp(month): p.number for p in periods for month in p.months}
+    return months.map(numbers).astype("Int64")
 
 
 def attributed_members(
@@ -103,9 +89,9 @@ def attributed_members(
     Protocol 4.4.4 ("point-in-time (snapshot) count ... or the average members
     each ACO has over a particular period"); 4.4.1 (CHC variant, Exhibit 7).
     """
-    months = month_starts(start, end)
-    if len(months) == 0:
+    if end < start:
         raise ParameterError(f"empty period {start}..{end}")
+    months = pd.DatetimeIndex(DateRange(start=start, end=end).months)
     if method == "snapshot":
         snap = pd.Timestamp(snapshot_month) if snapshot_month else months[-1]
         if snap not in months:

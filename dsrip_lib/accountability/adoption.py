@@ -1,0 +1,191 @@
+"""MassHealth ACO/APM adoption rate: State accountability domain 1 (protocol 5.2.1.1, Exhibit 26).
+
+All requested budget periods are computed in one pass: each enrollment month and each claim
+is labelled with its budget period, the attribution join runs once, and the counts are
+grouped by period.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from dsrip_lib.attribution.rules import SnapshotDay, attribute_months, with_assigned_pcp
+from dsrip_lib.errors import InputValidationError, ParameterError
+from dsrip_lib.inputs.codes import MCO_PLAN_TYPE, PRIMARY_CARE
+from dsrip_lib.program import BudgetPeriod, Program
+
+PATHS = ("path_aco", "path_apm_pcp", "path_apm_spending")
+
+
+@dataclass(frozen=True)
+class AdoptionResult:
+    """Adoption rate of one budget period against its Exhibit 26 target.
+
+    ``by_path`` counts the members meeting each path (a member may meet
+    several); ``numerator`` counts each member once. ``target`` and ``passed``
+    are None when Exhibit 26 sets no target (the Preparation Budget Period).
+    """
+
+    budget_period: int
+    denominator: int
+    numerator: int
+    rate: float
+    target: float | None
+    passed: bool | None
+    by_path: dict[str, int]
+
+
+def _period_of(day: ir.DateValue, periods: Sequence[BudgetPeriod]) -> ir.IntegerValue:
+    """The number of the period holding ``day`` (null outside them all)."""
+    return ibis.cases(*((day.between(ibis.literal(p.start, type="date"), ibis.literal(p.end, type="date")),
+                         ibis.literal(p.number, type="int64")) for p in periods), else_=None)
+
+
+def adoption_members(
+    enrollment: ir.Table,
+    pcp_assignments: ir.Table,
+    providers: ir.Table,
+    entities: ir.Table,
+    claims: ir.Table,
+    periods: Sequence[BudgetPeriod],
+    apm_share_threshold: float,
+    day: SnapshotDay = "last",
+) -> ir.Table:
+    """ACO-eligible members of each period and which adoption paths each meets.
+
+    Denominator of a period: members with at least one ``aco_eligible`` enrollment
+    month in it. Paths (any one counts):
+
+    1. ``path_aco``: in an ACO-eligible month, enrolled in an ACO (``aco_a``,
+       ``aco_b``) or attributed to a model C ACO by PCP assignment;
+    2. ``path_apm_pcp``: in an ACO-eligible month, an ``mco`` enrollee whose
+       assigned PCP (snapshot day) has ``apm_paid``;
+    3. ``path_apm_spending``: of the member's non-primary-care claims paid in
+       the period (total > 0), the share paid to ``apm_paid`` providers is
+       more than ``apm_share_threshold`` (exactly the threshold does not count).
+
+    Returns ``member_id``, ``budget_period`` and the three boolean path columns,
+    one row per member and period.
+
+    References
+    ----------
+    Protocol 5.2.1.1 (State Accountability Domain 1, ACO/APM adoption rate);
+    4.4.4 (attribution to MCO-Administered ACOs).
+    """
+    keys = ["member_id", "budget_period"]
+    labelled = enrollment.mutate(budget_period=_period_of(enrollment.month, periods))
+    in_period = labelled.filter(labelled.budget_period.notnull(), labelled.aco_eligible)
+    denominator = in_period.select(*keys).distinct()
+
+    months = with_assigned_pcp(in_period, pcp_assignments, providers, day)
+    attributed = attribute_months(months, entities)
+    aco = (attributed.select("member_id", budget_period=_period_of(attributed.month, periods))
+           .distinct().mutate(path_aco=True))
+    apm_pcp = (
+        months.filter((months.plan_type == MCO_PLAN_TYPE) & months.pcp_apm_paid.fill_null(False))
+        .select(*keys)
+        .distinct()
+        .mutate(path_apm_pcp=True)
+    )
+
+    c = claims.filter(claims.service_category != PRIMARY_CARE).mutate(
+        budget_period=_period_of(claims.service_date, periods))
+    c = c.filter(c.budget_period.notnull())
+    prov = providers.select(_npi="npi", _apm="apm_paid")
+    c = c.join(prov, c.provider_npi == prov._npi)
+    spend = c.group_by(keys).aggregate(
+        total=c.paid_amount.sum(),
+        apm=ibis.ifelse(c._apm, c.paid_amount, 0.0).sum(),
+    )
+    apm_spending = spend.filter(
+        (spend.total > 0) & (spend.apm / spend.total > apm_share_threshold)
+    ).select(*keys, path_apm_spending=ibis.literal(True))
+
+    out = denominator
+    for path in (aco, apm_pcp, apm_spending):
+        out = out.left_join(path, keys).drop("member_id_right", "budget_period_right")
+    return out.select(*keys, *(out[p].fill_null(False).name(p) for p in PATHS))
+
+
+def summarize_adoption(members: ir.Table, targets: dict[int, float | None]) -> list[AdoptionResult]:
+    """Per period: rate = members meeting any path / ACO-eligible members; pass if rate >= target.
+
+    ``targets`` names the periods (in order) and their targets (None: no target).
+
+    Raises
+    ------
+    InputValidationError
+        When a period has no ACO-eligible member: no rate to publish, never a NaN scored as a fail.
+
+    References
+    ----------
+    Protocol 5.2.1.1 and Exhibit 26 (target adoption rates; 100% score when
+    the target is met or surpassed, 0% otherwise).
+    """
+    any_path = members.path_aco | members.path_apm_pcp | members.path_apm_spending
+    agg = members.group_by("budget_period").aggregate(
+        denominator=members.count(),
+        numerator=any_path.cast("int64").sum(),
+        **{p: members[p].cast("int64").sum() for p in PATHS},
+    ).execute().set_index("budget_period")
+    results = []
+    for bp, target in targets.items():
+        if bp not in agg.index or not agg.at[bp, "denominator"]:
+            raise InputValidationError(
+                f"enrollment: no member has an aco_eligible month in ACO budget period {bp}; "
+                "the adoption rate (5.2.1.1) is undefined there"
+            )
+        row = {k: 0 if pd.isna(v) else int(v) for k, v in agg.loc[bp].items()}
+        rate = row["numerator"] / row["denominator"]
+        results.append(AdoptionResult(
+            budget_period=bp,
+            denominator=row["denominator"],
+            numerator=row["numerator"],
+            rate=rate,
+            target=target,
+            passed=None if target is None else bool(rate >= target),
+            by_path={p: row[p] for p in PATHS},
+        ))
+    return results
+
+
+def adoption_rates(
+    program: Program,
+    budget_periods: Sequence[int],
+    enrollment: ir.Table,
+    pcp_assignments: ir.Table,
+    providers: ir.Table,
+    entities: ir.Table,
+    claims: ir.Table,
+    day: SnapshotDay = "last",
+) -> list[AdoptionResult]:
+    """The ACO/APM adoption rate of each ACO budget period against Exhibit 26, in one pass.
+
+    Period dates, the APM spending threshold and the targets come from the program
+    definition; a period without a target (Prep: "NA") gets ``target`` and ``passed`` None.
+
+    References
+    ----------
+    Protocol 5.2.1.1 and Exhibit 26; 3.1.1 (ACO budget periods, Exhibit 2).
+    """
+    adoption = program.require("state_accountability").adoption
+    periods = [program.calendar.budget_period(bp, kind="aco") for bp in budget_periods]
+    targets = {}
+    for period in periods:
+        try:
+            targets[period.number] = adoption.target(period.number)
+        except ParameterError:  # Exhibit 26: "NA" for the Preparation Budget Period
+            targets[period.number] = None
+    members = adoption_members(enrollment, pcp_assignments, providers, entities, claims, periods,
+                               adoption.apm_non_primary_care_share_threshold, day)
+    return summarize_adoption(members, targets)
+
+
+def adoption_rate(program: Program, budget_period: int, *tables: ir.Table, day: SnapshotDay = "last") -> AdoptionResult:
+    """:func:`adoption_rates` of one budget period (tables: enrollment, pcp_assignments, providers, entities, claims)."""
+    return adoption_rates(program, [budget_period], *tables, day=day)[0]

@@ -1,0 +1,1 @@
+"""Attribution of members to ACOs: rules, claims plurality, flows, member-months (protocol 4.4.4)."""

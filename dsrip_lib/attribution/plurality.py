@@ -1,0 +1,95 @@
+"""Claims-plurality (PCMH) attribution, and its agreement with the enrollment / PCP rule.
+
+The participating PCP with the most qualifying primary-care visits in a look-back window
+wins the member, ties broken deterministically (CT MQISSP primer, the PCMH attribution
+method of DSS).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from dsrip_lib.errors import ParameterError
+
+TieBreak = Literal["most_recent_visit", "provider_id"]
+
+
+def check_tie_break(tie_break: tuple[str, ...]) -> tuple[str, ...]:
+    """The tie-break order, checked to name every tie-break exactly once (so no tie is left to row order)."""
+    if sorted(tie_break) != sorted(TieBreak.__args__):
+        raise ParameterError(f"tie_break must list each of {TieBreak.__args__} once, got {tuple(tie_break)}")
+    return tuple(tie_break)
+
+
+def plurality_attribution(
+    claims: ir.Table,
+    providers: ir.Table,
+    as_of: dt.date,
+    lookback_months: int = 24,
+    tie_break: tuple[TieBreak, ...] = ("most_recent_visit", "provider_id"),
+) -> ir.Table:
+    """Claims-plurality (PCMH) attribution of members to participating PCPs.
+
+    Window: ``as_of - lookback_months < service_date <= as_of`` (e.g. 24 months
+    to 2018-12-31 is 2017-01-01..2018-12-31). Qualifying visits are claims with
+    ``primary_care_visit`` to a participating PCP (a provider with an
+    ``aco_id``). Each member goes to the PCP with the most visits; ties are
+    broken by ``tie_break`` in order: ``most_recent_visit`` (the later last
+    visit wins), ``provider_id`` (the smaller NPI wins).
+
+    Returns one row per attributed member: ``member_id``, ``npi``, ``aco_id``,
+    ``visits``, ``last_visit``.
+
+    References
+    ----------
+    CT MQISSP primer (PCMH attribution method of DSS); protocol 4.4.4 (members
+    attributed to ACOs through participating PCPs).
+    """
+    if lookback_months < 1:
+        raise ParameterError(f"lookback_months must be >= 1, got {lookback_months}")
+    check_tie_break(tie_break)
+    # window bounds as date literals (not date - interval, a timestamp on DuckDB that
+    # stops the filter being pushed into the Parquet scan)
+    as_of_lit = ibis.literal(as_of, type="date")
+    start = ibis.literal((pd.Timestamp(as_of) - pd.DateOffset(months=lookback_months)).date(), type="date")
+    participating = providers.filter(providers.aco_id.notnull()).select("npi", "aco_id")
+    visits = claims.filter(
+        claims.primary_care_visit,
+        claims.service_date > start,
+        claims.service_date <= as_of_lit,
+    )
+    visits = visits.join(participating, visits.provider_npi == participating.npi)
+    per_pcp = visits.group_by(["member_id", "npi", "aco_id"]).aggregate(
+        visits=visits.count(), last_visit=visits.service_date.max()
+    )
+    keys = {"most_recent_visit": ibis.desc(per_pcp.last_visit), "provider_id": per_pcp.npi}
+    order = [ibis.desc(per_pcp.visits), *(keys[k] for k in tie_break)]
+    ranked = per_pcp.mutate(_rank=ibis.row_number().over(group_by=per_pcp.member_id, order_by=order))
+    return ranked.filter(ranked._rank == 0).drop("_rank")
+
+
+def compare_with_plurality(plurality: pd.DataFrame, attribution_month: pd.DataFrame) -> pd.DataFrame:
+    """Per ACO: members attributed by claims plurality, by the enrollment/PCP rule, and by both.
+
+    ``attribution_month`` is the monthly attribution of one month (usually the
+    as-of month). ``agree`` counts members both methods give to this ACO.
+
+    References
+    ----------
+    CT MQISSP primer (PCMH attribution); protocol 4.4.4.
+    """
+    j = plurality[["member_id", "aco_id"]].merge(
+        attribution_month[["member_id", "aco_id"]], on="member_id", how="outer", suffixes=("_pl", "_rule")
+    )
+    out = pd.DataFrame({
+        "plurality": j.groupby("aco_id_pl").size(),
+        "enrollment_or_pcp": j.groupby("aco_id_rule").size(),
+        "agree": j[j.aco_id_pl == j.aco_id_rule].groupby("aco_id_pl").size(),
+    }).fillna(0).astype("int64")
+    out.index.name = "aco_id"
+    return out.sort_index().reset_index()

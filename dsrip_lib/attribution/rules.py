@@ -1,0 +1,130 @@
+"""Attribution of member-months to ACOs by enrollment and by PCP assignment (protocol 4.4.4).
+
+Claims-scale steps are Ibis expressions over the input tables, so they run on whichever
+backend holds the data (DuckDB in-process by default). Nothing here reads or writes files.
+
+* enrollment (Partnership Plans, model A, and Primary Care ACOs, model B): a member enrolled
+  in the ACO that month is attributed to it;
+* PCP assignment (MCO-Administered ACOs, model C): an MCO enrollee whose PCP assignment in
+  effect on the month's snapshot day is to a PCP participating in a model C ACO is
+  attributed to that ACO.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import ibis
+import ibis.expr.types as ir
+
+from dsrip_lib.errors import ParameterError
+from dsrip_lib.inputs.codes import ACO_ENTITY_TYPE, ACO_PLAN_TYPES, MCO_ADMINISTERED_MODEL, MCO_PLAN_TYPE
+
+SnapshotDay = Literal["last", "first"]
+
+
+def snapshot_date(month: ir.DateValue, day: SnapshotDay = "last") -> ir.DateValue:
+    """The day of ``month`` (a first-of-month date) on which assignments are read.
+
+    References
+    ----------
+    Protocol 4.4.4 (member counts from MCO-reported primary care assignments).
+    """
+    if day == "first":
+        return month
+    if day == "last":
+        return (month + ibis.interval(months=1) - ibis.interval(days=1)).cast("date")
+    raise ParameterError(f"assignment_snapshot_day must be 'last' or 'first', got {day!r}")
+
+
+def with_assigned_pcp(
+    enrollment: ir.Table,
+    pcp_assignments: ir.Table,
+    providers: ir.Table,
+    day: SnapshotDay = "last",
+) -> ir.Table:
+    """Enrollment months with the PCP assignment in effect on the snapshot day.
+
+    An assignment covers day ``d`` when ``start_date <= d`` and ``end_date`` is
+    null or ``>= d``. A member's spans do not overlap, so each month gets at most
+    one PCP. Adds ``pcp_npi``, ``pcp_is_chc``, ``pcp_apm_paid`` and
+    ``pcp_aco_id`` (null when no assignment covers the day).
+
+    References
+    ----------
+    Protocol 4.4.4 (primary care assignments reported by MCOs); 5.2.1.1 (the
+    member's PCP paid under an APM).
+    """
+    snap = enrollment.mutate(_snap=snapshot_date(enrollment.month, day))
+    pa = pcp_assignments.select("member_id", "pcp_npi", "start_date", "end_date")
+    joined = snap.left_join(
+        pa,
+        [
+            snap.member_id == pa.member_id,
+            pa.start_date <= snap._snap,
+            pa.end_date.isnull() | (pa.end_date >= snap._snap),
+        ],
+    )
+    prov = providers.select(
+        _npi="npi", pcp_is_chc="is_chc", pcp_apm_paid="apm_paid", pcp_aco_id="aco_id"
+    )
+    out = joined.left_join(prov, joined.pcp_npi == prov._npi)
+    return out.select(*enrollment.columns, "pcp_npi", "pcp_is_chc", "pcp_apm_paid", "pcp_aco_id")
+
+
+def model_c_acos(entities: ir.Table) -> ir.Table:
+    """The MCO-Administered ACOs (model C) as a one-column table ``aco_id``.
+
+    References
+    ----------
+    Protocol 1 and 4.4.4 (MCO-Administered ACOs).
+    """
+    return entities.filter(
+        (entities.entity_type == ACO_ENTITY_TYPE) & (entities.aco_model == MCO_ADMINISTERED_MODEL)
+    ).select(aco_id="entity_id")
+
+
+def monthly_attribution(
+    enrollment: ir.Table,
+    pcp_assignments: ir.Table,
+    providers: ir.Table,
+    entities: ir.Table,
+    day: SnapshotDay = "last",
+) -> ir.Table:
+    """Member-month attribution to ACOs by enrollment and by PCP assignment.
+
+    * ``aco_a`` / ``aco_b`` months: attributed to the enrolled ACO
+      (``method = "enrollment"``);
+    * ``mco`` months whose PCP in effect on the snapshot day participates in a
+      model C ACO: attributed to that ACO (``method = "pcp_assignment"``).
+
+    Returns one row per attributed member-month: ``member_id``, ``month``,
+    ``aco_id``, ``method``, ``aco_eligible`` and ``chc`` (the assigned PCP on the
+    snapshot day is a community health center; false without an assignment).
+
+    References
+    ----------
+    Protocol 4.4.4 (member counts for Partnership Plans, Primary Care ACOs and
+    MCO-Administered ACOs); 4.4.1 (members attributed to CHC PCPs, Exhibit 7
+    variant).
+    """
+    return attribute_months(with_assigned_pcp(enrollment, pcp_assignments, providers, day), entities)
+
+
+def attribute_months(months: ir.Table, entities: ir.Table) -> ir.Table:
+    """:func:`monthly_attribution` of enrollment months that already carry their assigned PCP.
+
+    ``months`` is :func:`with_assigned_pcp`'s output (its extra columns are dropped), so a
+    caller that also needs the assigned PCP for another rule joins the assignments once.
+    """
+    model_c = model_c_acos(entities)
+    is_enrolled = months.plan_type.isin(ACO_PLAN_TYPES)
+    is_mco_attr = (months.plan_type == MCO_PLAN_TYPE) & months.pcp_aco_id.isin(model_c.aco_id)
+    return months.filter(is_enrolled | is_mco_attr).select(
+        "member_id",
+        "month",
+        aco_id=ibis.ifelse(is_enrolled, months.aco_id, months.pcp_aco_id),
+        method=ibis.ifelse(is_enrolled, ibis.literal("enrollment"), ibis.literal("pcp_assignment")),
+        aco_eligible=months.aco_eligible,
+        chc=months.pcp_is_chc.fill_null(False),
+    )

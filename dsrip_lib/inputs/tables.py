@@ -1,0 +1,487 @@
+"""The contract's table declarations: columns, kinds, grain, row rules, foreign keys, SQL rules.
+
+``docs/data_contract.md`` documents these tables; the declarations below are the truth.
+Date bounds, budget-period numbers, safety-net categories and ACO risk tracks come from the
+program definition (:class:`Bounds`); the code sets from :mod:`dsrip_lib.inputs.codes`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow as arrow
+
+from dsrip_lib.errors import InputValidationError
+from dsrip_lib.inputs.codes import (
+    ACO_MODELS,
+    ACO_PLAN_TYPES,
+    CP_ENTITY_TYPES,
+    ELIGIBILITY_GROUPS,
+    ENTITY_TYPES,
+    EXCLUSION_CATEGORIES,
+    NOT_ACO_ELIGIBLE_GROUP,
+    PCC_PLAN_ID,
+    PLAN_TYPES,
+    PROVIDER_TYPES,
+    SERVICE_CATEGORIES,
+    SEXES,
+    SURVEYS,
+)
+from dsrip_lib.program import Program, load_program
+
+ProgramArg = Program | str | Path | None  # a program, its name or path; None = the default program
+
+
+def show(value) -> str:
+    """A value as an example line shows it: strings quoted, nulls as ``null``."""
+    if value is None or value is pd.NA:
+        return "null"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+# -- column kinds: the Arrow types a file may use, and the one they are read as ----------
+@dataclass(frozen=True)
+class Kind:
+    """A contract type: which Arrow types are accepted for it and the canonical one."""
+
+    name: str
+    canonical: arrow.DataType
+    accepts: Callable[[arrow.DataType], bool]
+
+    @property
+    def pandas_dtype(self) -> pd.ArrowDtype:
+        return pd.ArrowDtype(self.canonical)
+
+
+def _is_string(t: arrow.DataType) -> bool:
+    if arrow.types.is_dictionary(t):  # e.g. a pandas Categorical
+        return _is_string(t.value_type)
+    return arrow.types.is_string(t) or arrow.types.is_large_string(t) or arrow.types.is_string_view(t)
+
+
+STRING = Kind("string", arrow.string(), _is_string)
+DATE = Kind("date", arrow.date32(), arrow.types.is_date)
+BOOL = Kind("bool", arrow.bool_(), arrow.types.is_boolean)
+INT = Kind("int", arrow.int64(), arrow.types.is_integer)
+FLOAT = Kind("float", arrow.float64(), arrow.types.is_floating)
+
+
+@dataclass(frozen=True)
+class Col:
+    """One column: its kind, nullability and value checks (pandera)."""
+
+    name: str
+    kind: Kind
+    nullable: bool = False
+    checks: tuple[pa.Check, ...] = ()
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """A rule across columns of one row; ``test`` returns True for rows that satisfy it."""
+
+    description: str
+    columns: tuple[str, ...]
+    test: Callable[[pd.DataFrame], pd.Series]
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    """``column`` must be a ``ref_column`` of ``ref_table``; of ``entities`` rows of
+    ``entity_types`` only, when given."""
+
+    column: str
+    ref_table: str
+    ref_column: str
+    entity_types: tuple[str, ...] = ()
+
+    @property
+    def description(self) -> str:
+        of_type = f" with entity_type {' or '.join(self.entity_types)}" if self.entity_types else ""
+        return f"in {self.ref_table}.{self.ref_column}{of_type}"
+
+    @property
+    def ref_columns(self) -> set[str]:
+        return {self.ref_column, "entity_type"} if self.entity_types else {self.ref_column}
+
+
+@dataclass(frozen=True)
+class SqlRule:
+    """A rule across rows (or tables) run in DuckDB: ``select`` returns the offending rows,
+    ``example`` formats one of them; it runs when every ``needs`` table has those columns."""
+
+    description: str
+    columns: str
+    needs: tuple[tuple[str, tuple[str, ...]], ...]
+    select: str
+    example: Callable[[tuple], str]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A table of the contract: columns, grain, per-row rules, foreign keys."""
+
+    name: str
+    required: bool
+    grain: tuple[str, ...]
+    columns: tuple[Col, ...]
+    row_rules: tuple[RowRule, ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    sql_rules: tuple[SqlRule, ...] = ()
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def arrow_schema(self) -> arrow.Schema:
+        """The canonical Arrow schema (what loaders read the table as)."""
+        return arrow.schema([(c.name, c.kind.canonical) for c in self.columns])
+
+    def schema(self, columns: set[str] | None = None) -> pa.DataFrameSchema:
+        """The pandera schema of the row rules, restricted to ``columns`` when given.
+
+        Restriction lets a file with a missing or mistyped column still have its other
+        columns checked; row rules that need an absent column are left out.
+        """
+        keep = set(self.column_names) if columns is None else columns
+        return pa.DataFrameSchema(
+            {c.name: pa.Column(c.kind.pandas_dtype, list(c.checks), nullable=c.nullable)
+             for c in self.columns if c.name in keep},
+            # NA in a rule's result comes from a null reported by its column's own check
+            checks=[pa.Check(lambda df, test=r.test: test(df).fillna(True), error=r.description, ignore_na=False)
+                    for r in self.row_rules if set(r.columns) <= keep],
+            name=self.name,
+        )
+
+
+# -- bounds from the program calendar -------------------------------------------------------
+@dataclass(frozen=True)
+class Bounds:
+    """What the program definition says about the contract's values: the data window, the
+    budget-period numbers and, for programs with ACO payments, the ACO categories."""
+
+    first_day: dt.date
+    last_day: dt.date
+    budget_periods: tuple[int, ...]
+    sfys: tuple[int, ...]
+    safety_net_categories: tuple[int, ...] | None = None
+    model_risk_tracks: tuple[tuple[str, int | None], ...] | None = None
+
+    @classmethod
+    def from_program(cls, program: Program) -> Bounds:
+        """Bounds of a program: data from its baseline year to the end of its last budget period;
+        safety-net categories and model/risk-track pairs from its ACO payment exhibits.
+
+        References
+        ----------
+        MassHealth DSRIP Protocol, Sec 3.1.1 (Exhibit 2), Sec 3.1.2 (Exhibit 3), Sec 5.2.1.2 (baseline year),
+        Sec 4.4.1 (Exhibit 7, safety-net categories; Exhibit 8, ACO models and risk tracks).
+        """
+        cal = program.calendar
+        periods = [p for kind in cal.budget_period_schedules for p in cal.budget_periods(kind)]
+        first_day = min([cal.baseline_period.start, *(p.start for p in periods)])
+        last_day = max(p.end for p in periods)
+        aco = program.aco_payments
+        return cls(first_day=first_day, last_day=last_day, budget_periods=tuple(cal.period_numbers),
+                   sfys=tuple(range(cal.sfy_of(first_day), cal.sfy_of(last_day) + 1)),
+                   safety_net_categories=None if aco is None else tuple(sorted(aco.safety_net_adjustment)),
+                   model_risk_tracks=None if aco is None else tuple((m.model, m.risk_track)
+                                                                     for m in aco.model_adjustments))
+
+    @property
+    def years(self) -> tuple[int, ...]:
+        return tuple(range(self.first_day.year, self.last_day.year + 1))
+
+    @property
+    def performance_periods(self) -> tuple[int, ...]:
+        """Budget periods after the Preparation Budget Period (number 0), which has no performance data."""
+        return tuple(n for n in self.budget_periods if n > 0)
+
+
+# -- checks -------------------------------------------------------------------------------
+def _isin(values) -> pa.Check:
+    return pa.Check.isin(list(values), error=f"one of {', '.join(map(str, values))}")
+
+
+def _between(low, high) -> pa.Check:
+    return pa.Check.in_range(low, high, error=f"between {low} and {high}")
+
+
+def _first_of_month() -> pa.Check:
+    return pa.Check(lambda s: s.dt.day == 1, error="first day of a month")
+
+
+def _ge(value) -> pa.Check:
+    return pa.Check.ge(value, error=f">= {value}")
+
+
+def _gt(value) -> pa.Check:
+    return pa.Check.gt(value, error=f"> {value}")
+
+
+def _present_iff(column: str, condition: Callable[[pd.DataFrame], pd.Series], description: str, *needs: str) -> RowRule:
+    """``column`` is not null exactly when ``condition`` holds."""
+    return RowRule(description, (column, *needs), lambda df: df[column].notna() == condition(df).fillna(False))
+
+
+def _le_or_null(low: str, high: str) -> RowRule:
+    return RowRule(f"{low} <= {high}", (low, high),
+                   lambda df: (df[low] <= df[high]).fillna(True))
+
+
+_OPEN_END = "DATE '9999-12-31'"  # an open span (null end_date) runs past any date
+
+_NON_OVERLAPPING_SPANS = SqlRule(
+    # Sec 4.4.4: a member has one assigned PCP at a time.
+    "a member's assignment spans do not overlap", "member_id, start_date, end_date",
+    (("pcp_assignments", ("member_id", "start_date", "end_date")),),
+    f"""SELECT member_id, start_date, end_date, earlier_end FROM (
+          SELECT member_id, start_date, end_date,
+                 max(coalesce(end_date, {_OPEN_END})) OVER (
+                   PARTITION BY member_id ORDER BY start_date, end_date NULLS LAST
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS earlier_end
+          FROM pcp_assignments WHERE member_id IS NOT NULL AND start_date IS NOT NULL)
+        WHERE start_date <= earlier_end""",
+    lambda r: (f"member_id={show(r[0])}: span {r[1]}..{r[2] or 'open'} starts before an earlier span "
+               f"ends ({'open' if r[3].year == 9999 else r[3]})"),
+)
+
+_CHC_PCP = SqlRule(
+    # Sec 4.4.1: the CHC variant of the safety-net adjustment follows the member's assigned PCP.
+    "chc_pcp is the is_chc of the PCP assigned on the month's last day (false without one)",
+    "chc_pcp", (("enrollment", ("member_id", "month", "chc_pcp")),
+                ("pcp_assignments", ("member_id", "pcp_npi", "start_date", "end_date")),
+                ("providers", ("npi", "is_chc"))),
+    f"""SELECT e.member_id, e.month, e.chc_pcp, a.pcp_npi, coalesce(p.is_chc, false) AS expected
+        FROM enrollment e
+        LEFT JOIN pcp_assignments a ON a.member_id = e.member_id
+             AND a.start_date <= last_day(e.month) AND coalesce(a.end_date, {_OPEN_END}) >= last_day(e.month)
+        LEFT JOIN providers p ON p.npi = a.pcp_npi
+        WHERE e.chc_pcp <> coalesce(p.is_chc, false)""",
+    lambda r: (f"member_id={show(r[0])}, month={r[1]}: chc_pcp={r[2]}, assigned PCP "
+               f"{'none' if r[3] is None else repr(r[3])} has is_chc={r[4]}"),
+)
+
+
+def _risk_track_rule(pairs: tuple[tuple[str, int | None], ...] | None) -> tuple[RowRule, ...]:
+    """An ACO's risk track is one its model offers (null for a model without tracks).
+
+    References
+    ----------
+    MassHealth DSRIP Protocol, Sec 4.4.1 and Exhibit 8 (ACO model and risk-track PMPM adjustment).
+    """
+    if pairs is None:
+        return ()
+    tracks: dict[str, list[int | None]] = {}
+    for model, track in pairs:
+        tracks.setdefault(model, []).append(track)
+
+    def allowed(df: pd.DataFrame) -> pd.Series:
+        ok = df["entity_type"] != "aco"
+        for model, options in tracks.items():
+            of_model = df["aco_model"] == model
+            ok |= of_model & df["risk_track"].isin([t for t in options if t is not None])
+            if None in options:
+                ok |= of_model & df["risk_track"].isna()
+        return ok
+
+    shown = "; ".join(f"{m}: {', '.join('null' if t is None else str(t) for t in sorted(ts, key=lambda t: t or 0))}"
+                      for m, ts in sorted(tracks.items()))
+    return (RowRule(f"an ACO's risk_track is one of its model's ({shown})",
+                    ("aco_model", "risk_track", "entity_type"), allowed),)
+
+
+@functools.lru_cache
+def table_specs(bounds: Bounds) -> dict[str, TableSpec]:
+    """Every table of the contract, with value bounds from the program.
+
+    References
+    ----------
+    MassHealth DSRIP Protocol, Sec 3.1 (budget periods), Sec 4.4.4 (plan types, PCP assignment),
+    Sec 5.2.1.2 (eligibility groups, exclusion categories), Exhibit 7 (safety-net categories).
+    """
+    bp = _isin(bounds.budget_periods)
+    perf = _isin(bounds.performance_periods)
+    aco = ("aco",)
+    specs = [
+        TableSpec("members", True, ("member_id",), (
+            Col("member_id", STRING),
+            Col("birth_date", DATE, checks=(pa.Check.le(bounds.last_day, error=f"not after {bounds.last_day}"),)),
+            Col("sex", STRING, checks=(_isin(SEXES),)),
+            Col("dual_eligible", BOOL),
+        )),
+        TableSpec("enrollment", True, ("member_id", "month"), (
+            Col("member_id", STRING),
+            Col("month", DATE, checks=(_first_of_month(),)),
+            Col("eligibility_group", STRING, checks=(_isin(ELIGIBILITY_GROUPS),)),
+            Col("aco_eligible", BOOL),
+            Col("plan_type", STRING, checks=(_isin(PLAN_TYPES),)),
+            Col("plan_id", STRING, nullable=True),
+            Col("aco_id", STRING, nullable=True),
+            Col("chc_pcp", BOOL),
+        ), row_rules=(
+            RowRule(f"aco_eligible is false when eligibility_group is '{NOT_ACO_ELIGIBLE_GROUP}'",
+                    ("aco_eligible", "eligibility_group"),
+                    lambda df: ~((df["eligibility_group"] == NOT_ACO_ELIGIBLE_GROUP)
+                                 & df["aco_eligible"]).fillna(False)),
+            _present_iff("plan_id", lambda df: df["plan_type"] != "ffs",
+                         "plan_id is null exactly when plan_type is 'ffs'", "plan_type"),
+            RowRule(f"plan_id is '{PCC_PLAN_ID}' when plan_type is 'pcc' or 'aco_b'", ("plan_id", "plan_type"),
+                    lambda df: ~df["plan_type"].isin(["pcc", "aco_b"]) | (df["plan_id"] == PCC_PLAN_ID).fillna(False)),
+            _present_iff("aco_id", lambda df: df["plan_type"].isin(ACO_PLAN_TYPES),
+                         "aco_id is given exactly when plan_type is 'aco_a' or 'aco_b'", "plan_type"),
+        ), foreign_keys=(
+            ForeignKey("member_id", "members", "member_id"),
+            ForeignKey("aco_id", "entities", "entity_id", aco),
+        ), sql_rules=(_CHC_PCP,)),
+        TableSpec("pcp_assignments", True, ("member_id", "start_date"), (
+            Col("member_id", STRING),
+            Col("pcp_npi", STRING),
+            Col("plan_id", STRING),
+            Col("start_date", DATE),
+            Col("end_date", DATE, nullable=True),
+        ), row_rules=(_le_or_null("start_date", "end_date"),), foreign_keys=(
+            ForeignKey("member_id", "members", "member_id"),
+            ForeignKey("pcp_npi", "providers", "npi"),
+        ), sql_rules=(_NON_OVERLAPPING_SPANS,)),
+        TableSpec("entities", True, ("entity_id",), (
+            Col("entity_id", STRING),
+            Col("entity_type", STRING, checks=(_isin(ENTITY_TYPES),)),
+            Col("name", STRING),
+            Col("aco_model", STRING, nullable=True, checks=(_isin(ACO_MODELS),)),
+            Col("risk_track", INT, nullable=True, checks=(_ge(1),)),
+            Col("safety_net_category", INT, nullable=True, checks=(
+                _ge(1) if bounds.safety_net_categories is None else _isin(bounds.safety_net_categories),)),
+            Col("mco_id", STRING, nullable=True),
+            Col("join_budget_period", INT, checks=(bp,)),
+        ), row_rules=(
+            _present_iff("aco_model", lambda df: df["entity_type"] == "aco",
+                         "aco_model is given exactly for ACOs", "entity_type"),
+            RowRule("risk_track and safety_net_category are null unless entity_type is 'aco'",
+                    ("risk_track", "safety_net_category", "entity_type"),
+                    lambda df: (df["entity_type"] == "aco").fillna(False)
+                    | (df["risk_track"].isna() & df["safety_net_category"].isna())),
+            *_risk_track_rule(bounds.model_risk_tracks),
+            _present_iff("mco_id", lambda df: df["aco_model"] == "C",
+                         "mco_id is given exactly for model C ACOs", "aco_model"),
+        ), foreign_keys=(ForeignKey("mco_id", "entities", "entity_id", ("mco",)),)),
+        TableSpec("providers", True, ("npi",), (
+            Col("npi", STRING, checks=(pa.Check.str_matches(r"^\d{10}$", error="10 digits"),)),
+            Col("provider_type", STRING, checks=(_isin(PROVIDER_TYPES),)),
+            Col("is_chc", BOOL),
+            Col("aco_id", STRING, nullable=True),
+            Col("apm_paid", BOOL),
+        ), foreign_keys=(ForeignKey("aco_id", "entities", "entity_id", aco),)),
+        TableSpec("claims", True, ("claim_id",), (
+            Col("claim_id", STRING),
+            Col("member_id", STRING),
+            Col("service_date", DATE, checks=(_between(bounds.first_day, bounds.last_day),)),
+            Col("provider_npi", STRING),
+            Col("service_category", STRING, checks=(_isin(SERVICE_CATEGORIES),)),
+            Col("primary_care_visit", BOOL),
+            Col("paid_amount", FLOAT, checks=(_ge(0),)),
+            Col("exclusion_category", STRING, nullable=True, checks=(_isin(EXCLUSION_CATEGORIES),)),
+        ), row_rules=(
+            RowRule("primary_care_visit only when service_category is 'primary_care'",
+                    ("primary_care_visit", "service_category"),
+                    lambda df: ~df["primary_care_visit"] | (df["service_category"] == "primary_care").fillna(False)),
+        ), foreign_keys=(
+            ForeignKey("member_id", "members", "member_id"),
+            ForeignKey("provider_npi", "providers", "npi"),
+        )),
+        TableSpec("risk_scores", False, ("member_id", "year"), (
+            Col("member_id", STRING),
+            Col("year", INT, checks=(_isin(bounds.years),)),
+            Col("risk_score", FLOAT, checks=(_gt(0),)),
+        ), foreign_keys=(ForeignKey("member_id", "members", "member_id"),)),
+        TableSpec("measure_results", False, ("entity_id", "budget_period", "measure_id"), (
+            Col("entity_id", STRING),
+            Col("budget_period", INT, checks=(bp,)),
+            Col("measure_id", STRING),
+            Col("numerator", FLOAT, nullable=True, checks=(_ge(0),)),
+            Col("denominator", FLOAT, nullable=True, checks=(_gt(0),)),
+            Col("rate", FLOAT, nullable=True),
+            Col("eligible_members", INT, checks=(_ge(0),)),
+        ), row_rules=(
+            _le_or_null("numerator", "denominator"),
+            RowRule("numerator and denominator are both given or both null", ("numerator", "denominator"),
+                    lambda df: df["numerator"].isna() == df["denominator"].isna()),
+            RowRule("either numerator and denominator, or rate, is given", ("numerator", "denominator", "rate"),
+                    lambda df: (df["numerator"].notna() & df["denominator"].notna()) | df["rate"].notna()),
+        ), foreign_keys=(ForeignKey("entity_id", "entities", "entity_id"),)),
+        TableSpec("utilization", False, ("entity_id", "budget_period", "measure_id"), (
+            Col("entity_id", STRING),
+            Col("budget_period", INT, checks=(perf,)),
+            Col("measure_id", STRING),
+            Col("observed", FLOAT, checks=(_ge(0),)),
+            Col("expected", FLOAT, checks=(_gt(0),)),
+            Col("member_months", FLOAT, checks=(_gt(0),)),
+        ), foreign_keys=(ForeignKey("entity_id", "entities", "entity_id"),)),
+        TableSpec("survey_scores", False, ("entity_id", "budget_period", "survey", "composite"), (
+            Col("entity_id", STRING),
+            Col("budget_period", INT, checks=(perf,)),
+            Col("survey", STRING, checks=(_isin(SURVEYS),)),
+            Col("composite", STRING),
+            Col("score", FLOAT, checks=(_between(0, 100),)),
+            Col("respondents", INT, checks=(_ge(0),)),
+        ), foreign_keys=(ForeignKey("entity_id", "entities", "entity_id"),)),
+        TableSpec("cp_engagement", False, ("member_id", "month", "cp_id"), (
+            Col("member_id", STRING),
+            Col("month", DATE, checks=(_first_of_month(),)),
+            Col("cp_id", STRING),
+            Col("engaged", BOOL),
+        ), foreign_keys=(
+            ForeignKey("member_id", "members", "member_id"),
+            ForeignKey("cp_id", "entities", "entity_id", CP_ENTITY_TYPES),
+        )),
+        TableSpec("flexible_services", False, ("request_id",), (
+            Col("request_id", STRING),
+            Col("aco_id", STRING),
+            Col("budget_period", INT, checks=(perf,)),
+            Col("quarter", INT, checks=(_between(1, 4),)),
+            Col("amount_requested", FLOAT, checks=(_ge(0),)),
+            Col("amount_approved", FLOAT, checks=(_ge(0),)),
+        ), row_rules=(_le_or_null("amount_approved", "amount_requested"),),
+            foreign_keys=(ForeignKey("aco_id", "entities", "entity_id", aco),)),
+        TableSpec("dsti_payments", False, ("hospital", "sfy"), (
+            Col("hospital", STRING),
+            Col("sfy", INT, checks=(_isin(bounds.sfys),)),
+            Col("amount", FLOAT, checks=(_ge(0),)),
+        )),
+        TableSpec("statewide_investments", False, ("investment", "budget_period"), (
+            Col("investment", STRING),
+            Col("budget_period", INT, checks=(bp,)),
+            Col("amount", FLOAT, checks=(_ge(0),)),
+        )),
+    ]
+    return {s.name: s for s in specs}
+
+
+def bounds(program: ProgramArg = None) -> Bounds:
+    """The :class:`Bounds` of a program (a Program, its name or path; None = the default program)."""
+    return Bounds.from_program(load_program() if program is None else load_program(program))
+
+
+def tables(program: ProgramArg = None) -> dict[str, TableSpec]:
+    """The contract's tables (bounds from ``program``: a Program, a name or path, default MassHealth)."""
+    return table_specs(bounds(program))
+
+
+def spec_of(specs: dict[str, TableSpec], name: str) -> TableSpec:
+    """``specs[name]``, or an InputValidationError listing the contract's tables."""
+    try:
+        return specs[name]
+    except KeyError:
+        raise InputValidationError(f"unknown table {name!r}; the contract's tables: {', '.join(specs)}") from None
+
+
+def schema(name: str, program: ProgramArg = None) -> pa.DataFrameSchema:
+    """The pandera schema of table ``name`` (its row rules; cross-row rules are in SQL)."""
+    return spec_of(tables(program), name).schema()

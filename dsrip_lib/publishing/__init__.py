@@ -1,0 +1,1 @@
+"""Publishing report tables: the publisher, small-cell suppression, the chart theme."""

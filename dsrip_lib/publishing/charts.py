@@ -1,0 +1,110 @@
+"""The reports' charts: one theme and the chart kinds reports share.
+
+Every chart has a title and axis labels with units, and uses the Okabe-Ito palette, which
+stays distinguishable under the common colour-vision deficiencies (Okabe and Ito, "Color
+Universal Design", 2008). Pass and fail also differ by hatching, never by colour alone.
+Charts take the published (suppressed) values, ``plot_values(pub.published(name))``, so
+nothing suppressed in a table comes back in a picture.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: charts are written into the report
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+from dsrip_lib.publishing.publisher import SUPPRESSED  # noqa: E402
+
+# Okabe-Ito, without black (kept for text and reference marks)
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
+OUTCOME_STYLE = {  # colour and hatch of a scored result
+    "pass": ("#0072B2", ""),
+    "fail": ("#D55E00", "//"),
+    "n/a": ("#BBBBBB", ".."),
+}
+OUTCOME_LABELS = {"pass": "target met", "fail": "target missed", "n/a": "no target"}
+THEME = {
+    "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 11,
+    "axes.labelsize": 9,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "font.family": "DejaVu Sans",
+}
+
+COUNT = FuncFormatter(lambda v, _: f"{v:,.0f}")
+PERCENT = FuncFormatter(lambda v, _: f"{v:.0%}")
+
+
+def _figure(size: tuple[float, float], title: str, xlabel: str, ylabel: str):
+    with plt.rc_context(THEME):
+        fig, ax = plt.subplots(figsize=size)
+        ax.set_title(title)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+    return fig, ax
+
+
+def stacked_by_month(series: pd.DataFrame, marks: Sequence[tuple[dt.date, str]], title: str, ylabel: str) -> Figure:
+    """A stacked area chart of monthly counts, one band per column, with labelled vertical marks.
+
+    ``series`` is indexed by month; ``marks`` are (date, label) pairs such as budget-period starts.
+    """
+    fig, ax = _figure((9, 4), title, "Month", ylabel)
+    ax.stackplot(series.index, *(series[c] for c in series.columns), labels=[str(c) for c in series.columns],
+                 colors=PALETTE[: len(series.columns)], alpha=0.9)
+    top = ax.get_ylim()[1]
+    for day, label in marks:
+        ax.axvline(pd.Timestamp(day), color="dimgrey", lw=0.6, ls=":")
+        ax.text(pd.Timestamp(day), top * 0.98, f" {label}", va="top", fontsize=8, color="dimgrey")
+    ax.yaxis.set_major_formatter(COUNT)
+    ax.legend(loc="lower right", title=series.columns.name)
+    return fig
+
+
+def share_heatmap(shares: pd.DataFrame, hidden: pd.DataFrame, title: str, xlabel: str, ylabel: str) -> Figure:
+    """A heat map of row shares (0-1) with each share printed; cells ``hidden`` show the suppression marker."""
+    fig, ax = _figure((8, 3.8), title, xlabel, ylabel)
+    values = shares.to_numpy(dtype=float)
+    image = ax.imshow(values, cmap="cividis", vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(shares.columns)), shares.columns, rotation=20, ha="right")
+    ax.set_yticks(range(len(shares.index)), shares.index)
+    for (i, j), value in np.ndenumerate(values):
+        text = SUPPRESSED if hidden.iat[i, j] else ("" if np.isnan(value) else f"{value:.0%}")
+        ax.text(j, i, text, ha="center", va="center", fontsize=7, color="black" if value > 0.55 else "white")
+    fig.colorbar(image, ax=ax, format=PERCENT, label="Share of the row")
+    return fig
+
+
+def rate_against_target(periods: Sequence[str], rates: Sequence[float], targets: Sequence[float | None],
+                        outcomes: Sequence[str], title: str, xlabel: str, ylabel: str, target_label: str) -> Figure:
+    """Bars of a rate per period, styled by outcome (``pass``, ``fail``, ``n/a``), with the target as a mark.
+
+    A rate withheld by suppression (NaN) is drawn as no bar.
+    """
+    fig, ax = _figure((8, 3.6), title, xlabel, ylabel)
+    for period, rate, outcome in zip(periods, rates, outcomes):
+        colour, hatch = OUTCOME_STYLE[outcome]
+        ax.bar(period, 0 if pd.isna(rate) else rate, color=colour, hatch=hatch, edgecolor="white")
+    stated = [(p, t) for p, t in zip(periods, targets) if t is not None and not pd.isna(t)]
+    ax.plot([p for p, _ in stated], [t for _, t in stated], "k_", markersize=28, mew=2.5)
+    handles = [plt.Line2D([], [], color="k", lw=2.5, label=target_label)]
+    handles += [plt.Rectangle((0, 0), 1, 1, facecolor=OUTCOME_STYLE[o][0], hatch=OUTCOME_STYLE[o][1],
+                              edgecolor="white", label=f"rate: {OUTCOME_LABELS[o]}")
+                for o in OUTCOME_STYLE if o in set(outcomes)]
+    ax.legend(handles=handles, loc="upper left")
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(PERCENT)
+    return fig

@@ -1,0 +1,1 @@
+"""Running reports: the registry, run parameters, the runner, the manifest, export and templates."""
