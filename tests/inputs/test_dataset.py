@@ -8,7 +8,7 @@ import ibis
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from test_contract import valid_frames, write
+from extracts import valid_frames, write
 
 from dsrip_lib.inputs.dataset import open_dataset
 from dsrip_lib.errors import InputValidationError, ParameterError

@@ -18,56 +18,9 @@ from dsrip_lib.inputs.tables import Bounds, table_specs
 from dsrip_lib.inputs.validation import validate_dir, validate_table
 from dsrip_lib.errors import InputValidationError
 from dsrip_lib.program import load_program
+from extracts import valid_frames, write
 
 D = dt.date
-
-
-def valid_frames() -> dict[str, pd.DataFrame]:
-    """A tiny, consistent state: every required table plus two optional ones."""
-    return {
-        "members": pd.DataFrame({
-            "member_id": ["01060", "M2", "M3"], "birth_date": [D(1980, 1, 1), D(2001, 5, 2), D(1950, 7, 9)],
-            "sex": ["F", "M", "F"], "dual_eligible": [False, False, True]}),
-        "enrollment": pd.DataFrame({
-            "member_id": ["01060", "01060", "M2", "M3"],
-            "month": [D(2018, 1, 1), D(2018, 2, 1), D(2018, 1, 1), D(2018, 1, 1)],
-            "eligibility_group": ["base_families", "base_families", "new_adult", "other"],
-            "aco_eligible": [True, True, True, False], "plan_type": ["aco_a", "mco", "aco_b", "ffs"],
-            "plan_id": ["ACO1", "MCO1", "PCC", None], "aco_id": ["ACO1", None, "ACO1", None],
-            "chc_pcp": [True, False, True, False]}),
-        "pcp_assignments": pd.DataFrame({
-            "member_id": ["01060", "01060", "M2"], "pcp_npi": ["1234567890", "0987654321", "1234567890"],
-            "plan_id": ["ACO1", "MCO1", "PCC"], "start_date": [D(2018, 1, 1), D(2018, 2, 15), D(2018, 1, 1)],
-            "end_date": [D(2018, 2, 14), None, D(2018, 12, 31)]}),
-        "entities": pd.DataFrame({
-            "entity_id": ["ACO1", "ACO2", "MCO1", "CP1"], "entity_type": ["aco", "aco", "mco", "cp_bh"],
-            "name": ["One", "Two", "Plan", "Partner"], "aco_model": ["A", "C", None, None],
-            "risk_track": pd.array([None, 2, None, None], dtype="Int64"),
-            "safety_net_category": pd.array([1, None, None, None], dtype="Int64"),
-            "mco_id": [None, "MCO1", None, None], "join_budget_period": [0, 1, 0, 0]}),
-        "providers": pd.DataFrame({
-            "npi": ["1234567890", "0987654321"], "provider_type": ["pcp", "pcp"], "is_chc": [True, False],
-            "aco_id": ["ACO1", None], "apm_paid": [True, False]}),
-        "claims": pd.DataFrame({
-            "claim_id": ["C1", "C2", "C3"], "member_id": ["01060", "M2", "M3"],
-            "service_date": [D(2018, 1, 5), D(2019, 3, 3), D(2017, 1, 1)],
-            "provider_npi": ["1234567890", "0987654321", "0987654321"],
-            "service_category": ["primary_care", "inpatient", "pharmacy"], "primary_care_visit": [True, False, False],
-            "paid_amount": [120.5, 9000.0, 0.0], "exclusion_category": [None, None, "hep_c_drug"]}),
-        "measure_results": pd.DataFrame({
-            "entity_id": ["ACO1", "ACO1"], "budget_period": [1, 1], "measure_id": ["m1", "m2"],
-            "numerator": [5.0, None], "denominator": [10.0, None], "rate": [None, 0.8], "eligible_members": [10, 20]}),
-        "cp_engagement": pd.DataFrame({
-            "member_id": ["M2"], "month": [D(2019, 4, 1)], "cp_id": ["CP1"], "engaged": [True]}),
-    }
-
-
-def write(data_dir: Path, frames: dict[str, pd.DataFrame | pa.Table]) -> Path:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    for name, frame in frames.items():
-        table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
-        pq.write_table(table, data_dir / f"{name}.parquet")
-    return data_dir
 
 
 def problems_of(data_dir: Path) -> str:

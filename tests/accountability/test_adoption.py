@@ -8,7 +8,7 @@ from dsrip_lib.accountability.adoption import adoption_members, adoption_rate
 from dsrip_lib.inputs.dataset import open_dataset
 from dsrip_lib.errors import InputValidationError
 from dsrip_lib.program import load_program
-from test_attribution import ENTITIES, PROVIDERS, assignments, enrollment, table
+from extracts import ENTITIES, PROVIDERS, assignments, enrollment, table
 
 PROGRAM = load_program()
 BP1 = PROGRAM.calendar.budget_period(1)

@@ -9,7 +9,7 @@ from dsrip_lib.attribution.rules import monthly_attribution
 from dsrip_lib.errors import ParameterError
 from dsrip_lib.attribution.member_months import attributed_members, member_months_by_period, monthly_counts
 from dsrip_lib.program import load_program
-from test_attribution import ENTITIES, PROVIDERS, assignments, enrollment
+from extracts import ENTITIES, PROVIDERS, assignments, enrollment
 
 D = dt.date.fromisoformat
 

@@ -31,8 +31,8 @@ from dsrip_lib.run.export import external_resources
 from dsrip_lib.publishing.publisher import SUPPRESSED, SUPPRESSION_NOTE
 from dsrip_lib.run.parameters import load_run_params
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures"
 DEMO_DATA = FIXTURES / "demo_data"
 REPORT_FILES = {"demo.ipynb", "demo.html", "demo.pdf", "demo.xlsx", "demo.results.json", "manifest.json"}
 LARGE_FILES = {name.replace("demo.", "large.") for name in REPORT_FILES - {"manifest.json"}}
@@ -136,7 +136,7 @@ def test_overrides_are_coerced_and_relative_paths_follow_the_repo_root(registry,
 
 
 def test_default_run_file_is_valid(registry):
-    params_file = Path(__file__).parents[1] / "params" / "runs" / "default.yaml"
+    params_file = REPO / "params" / "runs" / "default.yaml"
     raw = yaml.safe_load(params_file.read_text(encoding="utf-8"))
     assert raw["run_id"] == "default" and raw["data_dir"] == "data/synthetic/small"
     from dsrip_lib.run.parameters import RunParams
@@ -257,7 +257,7 @@ def test_pdf_is_tagged_keeps_alt_text_and_has_no_creation_date(two_runs):
 @pytest.mark.slow
 def test_manifest_hashes_equal_the_input_files(two_runs):
     manifest = json.loads((two_runs["run_dir"] / "manifest.json").read_text(encoding="utf-8"))
-    root = Path(__file__).resolve().parents[1]
+    root = REPO
     recorded = {entry["path"]: entry["sha256"] for entry in manifest["inputs"]}
     expected_inputs = [
         *sorted(DEMO_DATA.iterdir()),

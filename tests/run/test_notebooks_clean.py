@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIRS = [REPO / "notebooks", REPO / "tests" / "fixtures"]
 RUN_METADATA = {"execution", "papermill", "ExecuteTime", "collapsed", "scrolled"}
 
