@@ -187,5 +187,8 @@ def adoption_rates(
 
 
 def adoption_rate(program: Program, budget_period: int, *tables: ir.Table, day: SnapshotDay = "last") -> AdoptionResult:
-    """:func:`adoption_rates` of one budget period (tables: enrollment, pcp_assignments, providers, entities, claims)."""
+    """:func:`adoption_rates` of one budget period.
+
+    ``tables`` are enrollment, pcp_assignments, providers, entities and claims, in that order.
+    """
     return adoption_rates(program, [budget_period], *tables, day=day)[0]

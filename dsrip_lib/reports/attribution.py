@@ -397,7 +397,8 @@ def adoption_tally(results: Sequence[AdoptionResult], labels: dict[int, str]) ->
     The Preparation Budget Period has no target (Exhibit 26: NA) and is in neither list.
     """
     scored = [r for r in results if r.passed is not None]
-    return [labels[r.budget_period] for r in scored if r.passed], [labels[r.budget_period] for r in scored if not r.passed]
+    met = [labels[r.budget_period] for r in scored if r.passed]
+    return met, [labels[r.budget_period] for r in scored if not r.passed]
 
 
 # -- charts (from published, suppressed tables) -------------------------------------------------

@@ -73,7 +73,8 @@ class RunParams(BaseModel):
         try:
             return model.model_validate(given)
         except ValidationError as exc:
-            raise ParameterError(describe_errors(f"report {report}", "options", exc, prefix=("options", report))) from None
+            message = describe_errors(f"report {report}", "options", exc, prefix=("options", report))
+            raise ParameterError(message) from None
 
     def program_file(self) -> Path:
         """The program definition YAML this run reads."""

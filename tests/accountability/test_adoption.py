@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from dsrip_lib.accountability.adoption import adoption_members, adoption_rate
+from dsrip_lib.accountability.adoption import adoption_members, adoption_rate, adoption_rates
 from dsrip_lib.inputs.dataset import open_dataset
 from dsrip_lib.errors import InputValidationError
 from dsrip_lib.program import load_program
@@ -137,3 +137,18 @@ def test_reproduces_synthetic_truth(tiny_data):
         assert (got.numerator, got.denominator) == (want["numerator"], want["denominator"])
         assert got.by_path == {p: want[p] for p in got.by_path}
         assert got.passed == want["meets_target"]
+
+
+def test_one_pass_over_all_periods_equals_each_period_alone(tiny_data):
+    ds = open_dataset(tiny_data)
+    tables = [ds.table(n) for n in ("enrollment", "pcp_assignments", "providers", "entities", "claims")]
+    together = adoption_rates(PROGRAM, [0, 1, 2, 3, 4, 5], *tables)
+    assert [r.budget_period for r in together] == [0, 1, 2, 3, 4, 5]
+    assert together == [adoption_rate(PROGRAM, bp, *tables) for bp in range(6)]
+
+
+def test_a_member_is_counted_in_each_period_on_its_own_months():
+    """One member, two periods: enrolled in an ACO in BP 1 only, in fee-for-service in BP 2."""
+    enr = enrollment(("m1", "2018-05", "aco_a", "ACO_A"), ("m1", "2019-05", "ffs", None))
+    bp1, bp2 = adoption_rates(PROGRAM, [1, 2], enr, assignments(), PROVIDERS, ENTITIES, NO_CLAIMS)
+    assert (bp1.numerator, bp1.denominator) == (1, 1) and (bp2.numerator, bp2.denominator) == (0, 1)

@@ -163,6 +163,16 @@ def test_report_publishes_the_adoption_rates_planted_in_truth_json(tiny_report, 
 
 
 @pytest.mark.slow
+def test_the_run_validates_the_data_once_and_the_notebook_trusts_it(tiny_report):
+    import json
+
+    manifest = json.loads((tiny_report.parent / "manifest.json").read_text())
+    assert manifest["validation"]["program"] == "masshealth_dsrip"
+    assert "conforms to the data contract" in manifest["validation"]["summary"]
+    assert manifest["reports"]["attribution"]["parameters"]["data_validated"] is True
+
+
+@pytest.mark.slow
 def test_report_on_tiny_data_withholds_every_cell_that_would_reveal_a_suppressed_count(tiny_report):
     """The notebook declares its derived columns: on the tiny state (with small cells) none leaks."""
     import json

@@ -1,0 +1,1 @@
+"""One module per registered report: its options model, its tables and the choices it makes."""

@@ -1,0 +1,54 @@
+"""What every report notebook starts from: the run's program, its dataset, its options, a publisher."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from dsrip_lib.errors import ParameterError
+from dsrip_lib.inputs.dataset import Dataset, open_dataset
+from dsrip_lib.params import describe_errors
+from dsrip_lib.program import Program, load_program
+from dsrip_lib.publishing.publisher import Publisher
+
+Options = TypeVar("Options", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class ReportContext(Generic[Options]):
+    """One report's inputs: the program definition, the data on its backend, options, publisher."""
+
+    program: Program
+    data: Dataset
+    options: Options
+    publisher: Publisher
+
+
+def open_report(options_model: type[Options], *, program: str, data_dir: str | Path, backend: str = "duckdb",
+                options: dict[str, Any] | None = None, output_dir: str | Path | None = None,
+                data_validated: bool = False, **unexpected: Any) -> ReportContext[Options]:
+    """Open what a report notebook needs from its parameters cell (``registry.NOTEBOOK_PARAMETERS``).
+
+    The dataset's tables are read with the run's program, so the contract's bounds are that
+    program's. ``data_validated`` is True when the runner has already checked the directory
+    once for the whole run; a notebook run by hand checks it here.
+
+    Raises
+    ------
+    ParameterError
+        Options the report's model refuses, or a parameter no report takes.
+    InputValidationError
+        The data directory breaks the data contract (only when not already validated).
+    """
+    if unexpected:
+        raise ParameterError(f"unknown notebook parameter(s) {sorted(unexpected)}")
+    try:
+        opts = options_model.model_validate(options or {})
+    except ValidationError as exc:
+        raise ParameterError(describe_errors("report", "options", exc, prefix=("options",))) from None
+    prog = load_program(program)
+    data = open_dataset(data_dir, backend=backend, validate=not data_validated, program=prog)
+    return ReportContext(prog, data, opts, Publisher(output_dir))
