@@ -1,4 +1,4 @@
-"""MassHealth ACO/APM adoption rate: State accountability domain 1 (protocol 5.2.1.1, Exhibit 26).
+"""MassHealth ACO/APM adoption rate: State accountability domain 1 (Sec 5.2.1.1, Exhibit 26).
 
 All requested budget periods are computed in one pass: each enrollment month and each claim
 is labelled with its budget period, the attribution join runs once, and the counts are
@@ -74,7 +74,7 @@ def adoption_members(
 
     References
     ----------
-    Protocol 5.2.1.1 (State Accountability Domain 1, ACO/APM adoption rate);
+    MassHealth DSRIP Protocol, Sec 5.2.1.1 (State Accountability Domain 1, ACO/APM adoption rate);
     4.4.4 (attribution to MCO-Administered ACOs).
     """
     keys = ["member_id", "budget_period"]
@@ -124,7 +124,7 @@ def summarize_adoption(members: ir.Table, targets: dict[int, float | None]) -> l
 
     References
     ----------
-    Protocol 5.2.1.1 and Exhibit 26 (target adoption rates; 100% score when
+    MassHealth DSRIP Protocol, Sec 5.2.1.1 and Exhibit 26 (target adoption rates; 100% score when
     the target is met or surpassed, 0% otherwise).
     """
     any_path = members.path_aco | members.path_apm_pcp | members.path_apm_spending
@@ -171,7 +171,7 @@ def adoption_rates(
 
     References
     ----------
-    Protocol 5.2.1.1 and Exhibit 26; 3.1.1 (ACO budget periods, Exhibit 2).
+    MassHealth DSRIP Protocol, Sec 5.2.1.1 and Exhibit 26; Sec 3.1.1 (ACO budget periods, Exhibit 2).
     """
     adoption = program.require("state_accountability").adoption
     periods = [program.calendar.budget_period(bp, kind="aco") for bp in budget_periods]

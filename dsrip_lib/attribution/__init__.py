@@ -1,1 +1,1 @@
-"""Attribution of members to ACOs: rules, claims plurality, flows, member-months (protocol 4.4.4)."""
+"""Attribution of members to ACOs: rules, claims plurality, flows, member-months (Sec 4.4.4)."""

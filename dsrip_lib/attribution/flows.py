@@ -1,4 +1,4 @@
-"""Members moving between ACOs, MCOs, the PCC plan, fee-for-service and not enrolled (protocol 4.4.4)."""
+"""Members moving between ACOs, MCOs, the PCC plan, fee-for-service and not enrolled (Sec 4.4.4)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def member_status(enrollment: ir.Table, attribution: ir.Table, month: dt.date) -
 
     References
     ----------
-    Protocol 1 (MassHealth delivery system: ACOs, MCOs, PCC plan); 4.4.4.
+    MassHealth DSRIP Protocol, Sec 1 (MassHealth delivery system: ACOs, MCOs, PCC plan); Sec 4.4.4.
     """
     m = ibis.literal(month, type="date")
     enr = enrollment.filter(enrollment.month == m).select("member_id", "plan_type")
@@ -45,7 +45,7 @@ def flows(enrollment: ir.Table, attribution: ir.Table, month_from: dt.date, mont
 
     References
     ----------
-    Protocol 4.4.4 (member counts robust to enrollment movement between ACOs).
+    MassHealth DSRIP Protocol, Sec 4.4.4 (member counts robust to enrollment movement between ACOs).
     """
     a = member_status(enrollment, attribution, month_from)
     b = member_status(enrollment, attribution, month_to)
@@ -70,7 +70,7 @@ def flow_matrix(flow: pd.DataFrame) -> pd.DataFrame:
 
     References
     ----------
-    Protocol 4.4.4.
+    MassHealth DSRIP Protocol, Sec 4.4.4.
     """
     to = flow["to_category"].copy()
     both = (flow["from_category"] == "ACO") & (flow["to_category"] == "ACO")
@@ -93,7 +93,7 @@ def aco_flow_summary(flow: pd.DataFrame) -> pd.DataFrame:
 
     References
     ----------
-    Protocol 4.4.4.
+    MassHealth DSRIP Protocol, Sec 4.4.4.
     """
     stay = flow[(flow.from_category == "ACO") & (flow.from_aco == flow.to_aco)]
     moved_out = flow[(flow.from_category == "ACO") & (flow.from_aco != flow.to_aco)]

@@ -1,4 +1,4 @@
-"""Member-months and attributed-member counts per ACO (protocol 4.4.4).
+"""Member-months and attributed-member counts per ACO (Sec 4.4.4).
 
 Input is the monthly attribution (``dsrip_lib.attribution.monthly_attribution``,
 one row per attributed member-month). The monthly aggregation runs on the
@@ -27,7 +27,7 @@ def monthly_counts(attribution: ir.Table) -> pd.DataFrame:
 
     References
     ----------
-    Protocol 4.4.4 (member-months per ACO); 4.4.1 (members attributed to
+    MassHealth DSRIP Protocol, Sec 4.4.4 (member-months per ACO); Sec 4.4.1 (members attributed to
     community health centers counted separately for the CHC PMPM variant,
     Exhibit 7).
     """
@@ -49,7 +49,7 @@ def member_months_by_period(counts: pd.DataFrame, periods: Sequence[BudgetPeriod
 
     References
     ----------
-    Protocol 4.4.4 (member-months); 3.1 (budget periods).
+    MassHealth DSRIP Protocol, Sec 4.4.4 (member-months); Sec 3.1 (budget periods).
     """
     labelled = counts.assign(budget_period=period_of(counts["month"], periods)).dropna(
         subset=["budget_period"]
@@ -86,7 +86,7 @@ def attributed_members(
 
     References
     ----------
-    Protocol 4.4.4 ("point-in-time (snapshot) count ... or the average members
+    MassHealth DSRIP Protocol, Sec 4.4.4 ("point-in-time (snapshot) count ... or the average members
     each ACO has over a particular period"); 4.4.1 (CHC variant, Exhibit 7).
     """
     if end < start:

@@ -1,8 +1,8 @@
 """Claims-plurality (PCMH) attribution, and its agreement with the enrollment / PCP rule.
 
 The participating PCP with the most qualifying primary-care visits in a look-back window
-wins the member, ties broken deterministically (CT MQISSP primer, the PCMH attribution
-method of DSS).
+wins the member, ties broken deterministically (the PCMH attribution method of Connecticut DSS,
+MQISSP primer).
 """
 
 from __future__ import annotations
@@ -47,8 +47,9 @@ def plurality_attribution(
 
     References
     ----------
-    CT MQISSP primer (PCMH attribution method of DSS); protocol 4.4.4 (members
-    attributed to ACOs through participating PCPs).
+    Connecticut DSS, "A Brief Primer on the Medicaid Quality Improvement and Shared
+    Savings Program (MQISSP)" (the PCMH attribution method); MassHealth DSRIP Protocol,
+    Sec 4.4.4 (members attributed to ACOs through participating PCPs).
     """
     if lookback_months < 1:
         raise ParameterError(f"lookback_months must be >= 1, got {lookback_months}")
@@ -81,7 +82,8 @@ def compare_with_plurality(plurality: pd.DataFrame, attribution_month: pd.DataFr
 
     References
     ----------
-    CT MQISSP primer (PCMH attribution); protocol 4.4.4.
+    Connecticut DSS, "A Brief Primer on the Medicaid Quality Improvement and Shared
+    Savings Program (MQISSP)" (PCMH attribution); MassHealth DSRIP Protocol, Sec 4.4.4.
     """
     j = plurality[["member_id", "aco_id"]].merge(
         attribution_month[["member_id", "aco_id"]], on="member_id", how="outer", suffixes=("_pl", "_rule")

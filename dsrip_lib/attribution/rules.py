@@ -1,4 +1,4 @@
-"""Attribution of member-months to ACOs by enrollment and by PCP assignment (protocol 4.4.4).
+"""Attribution of member-months to ACOs by enrollment and by PCP assignment (Sec 4.4.4).
 
 Claims-scale steps are Ibis expressions over the input tables, so they run on whichever
 backend holds the data (DuckDB in-process by default). Nothing here reads or writes files.
@@ -28,7 +28,7 @@ def snapshot_date(month: ir.DateValue, day: SnapshotDay = "last") -> ir.DateValu
 
     References
     ----------
-    Protocol 4.4.4 (member counts from MCO-reported primary care assignments).
+    MassHealth DSRIP Protocol, Sec 4.4.4 (member counts from MCO-reported primary care assignments).
     """
     if day == "first":
         return month
@@ -52,7 +52,7 @@ def with_assigned_pcp(
 
     References
     ----------
-    Protocol 4.4.4 (primary care assignments reported by MCOs); 5.2.1.1 (the
+    MassHealth DSRIP Protocol, Sec 4.4.4 (primary care assignments reported by MCOs); Sec 5.2.1.1 (the
     member's PCP paid under an APM).
     """
     snap = enrollment.mutate(_snap=snapshot_date(enrollment.month, day))
@@ -77,7 +77,7 @@ def model_c_acos(entities: ir.Table) -> ir.Table:
 
     References
     ----------
-    Protocol 1 and 4.4.4 (MCO-Administered ACOs).
+    MassHealth DSRIP Protocol, Sec 1 and Sec 4.4.4 (MCO-Administered ACOs).
     """
     return entities.filter(
         (entities.entity_type == ACO_ENTITY_TYPE) & (entities.aco_model == MCO_ADMINISTERED_MODEL)
@@ -104,7 +104,7 @@ def monthly_attribution(
 
     References
     ----------
-    Protocol 4.4.4 (member counts for Partnership Plans, Primary Care ACOs and
+    MassHealth DSRIP Protocol, Sec 4.4.4 (member counts for Partnership Plans, Primary Care ACOs and
     MCO-Administered ACOs); 4.4.1 (members attributed to CHC PCPs, Exhibit 7
     variant).
     """

@@ -100,7 +100,7 @@ def aco_directory(entities: pd.DataFrame) -> pd.DataFrame:
 
     References
     ----------
-    Protocol 4.4.4 (ACO models and how members are attributed to each).
+    MassHealth DSRIP Protocol, Sec 4.4.4 (ACO models and how members are attributed to each).
     """
     acos = entities.loc[entities["entity_type"] == ACO_ENTITY_TYPE, ["entity_id", "name", "aco_model"]]
     return acos.rename(columns={"entity_id": "aco_id", "aco_model": "model"}).reset_index(drop=True)
@@ -111,7 +111,7 @@ def periods_in_data(periods: Sequence[BudgetPeriod], first_month: dt.date, last_
 
     References
     ----------
-    Protocol 4.4.4 (counts per ACO budget period).
+    MassHealth DSRIP Protocol, Sec 4.4.4 (counts per ACO budget period).
     """
     first, last = pd.Timestamp(first_month), pd.Timestamp(last_month)
     return [p for p in periods if pd.Timestamp(p.start) <= last and pd.Timestamp(p.end) >= first]
@@ -133,7 +133,7 @@ def per_period_wide(
 
     References
     ----------
-    Protocol 4.4.4 (member-months and attributed members per ACO and budget period).
+    MassHealth DSRIP Protocol, Sec 4.4.4 (member-months and attributed members per ACO and budget period).
     """
     wide = (
         by_period.pivot(index="aco_id", columns="budget_period", values=value)
@@ -153,7 +153,7 @@ def attributed_members_by_period(
 
     References
     ----------
-    Protocol 4.4.4 (snapshot or average count per period); 4.4.1 (CHC members).
+    MassHealth DSRIP Protocol, Sec 4.4.4 (snapshot or average count per period); Sec 4.4.1 (CHC members).
     """
     frames = [attributed_members(counts, p.start, p.end, method).assign(budget_period=p.number) for p in periods]
     return pd.concat(frames, ignore_index=True)
@@ -169,7 +169,7 @@ def chc_share_by_period(members: pd.DataFrame, labels: dict[int, str]) -> pd.Dat
 
     References
     ----------
-    Protocol 4.4.1 (members attributed to community health centers, the CHC
+    MassHealth DSRIP Protocol, Sec 4.4.1 (members attributed to community health centers, the CHC
     variant of Exhibit 7); 4.4.4 (attributed members).
     """
     sums = members.groupby("budget_period")[["members", "chc_members"]].sum()
@@ -183,7 +183,7 @@ def chc_share_by_aco(members: pd.DataFrame, acos: pd.DataFrame, budget_period: i
 
     References
     ----------
-    Protocol 4.4.1 (CHC variant, Exhibit 7); 4.4.4.
+    MassHealth DSRIP Protocol, Sec 4.4.1 (CHC variant, Exhibit 7); Sec 4.4.4.
     """
     rows = members.loc[members["budget_period"] == budget_period, ["aco_id", "members", "chc_members", "chc_share"]]
     return acos.merge(rows, on="aco_id")
@@ -194,7 +194,7 @@ def members_by_model(counts: pd.DataFrame, acos: pd.DataFrame) -> pd.DataFrame:
 
     References
     ----------
-    Protocol 4.4.4 (members attributed by enrollment in model A/B ACOs and by
+    MassHealth DSRIP Protocol, Sec 4.4.4 (members attributed by enrollment in model A/B ACOs and by
     PCP assignment to model C ACOs).
     """
     models = counts.merge(acos[["aco_id", "model"]], on="aco_id")
@@ -213,7 +213,7 @@ def row_shares(matrix: pd.DataFrame) -> pd.DataFrame:
 
     References
     ----------
-    Protocol 4.4.4 (movement of members between ACOs and the rest of MassHealth).
+    MassHealth DSRIP Protocol, Sec 4.4.4 (movement of members between ACOs and the rest of MassHealth).
     """
     totals = matrix.sum(axis=1, min_count=1)
     return matrix.div(totals.where(totals > 0), axis=0)
@@ -226,7 +226,7 @@ def aco_flows_table(summary: pd.DataFrame, acos: pd.DataFrame, month_from: dt.da
 
     References
     ----------
-    Protocol 4.4.4.
+    MassHealth DSRIP Protocol, Sec 4.4.4.
     """
     labels = {"members_before": f"{month_from:%b %Y}", **FLOW_LABELS, "members_after": f"{month_to:%b %Y}"}
     return with_names(summary, acos).rename(columns=labels)
@@ -237,7 +237,7 @@ def aco_flow_margins(month_from: dt.date, month_to: dt.date) -> dict[str, list[s
 
     References
     ----------
-    Protocol 4.4.4.
+    MassHealth DSRIP Protocol, Sec 4.4.4.
     """
     return {
         f"{month_from:%b %Y}": [FLOW_LABELS[k] for k in ("kept", "lost_to_other_aco", "lost_to_non_aco")],
@@ -257,7 +257,7 @@ def flow_column_totals(published_matrix: pd.DataFrame, month_from: dt.date, mont
 
     References
     ----------
-    Protocol 4.4.4 (movement of members between ACOs and the rest of MassHealth).
+    MassHealth DSRIP Protocol, Sec 4.4.4 (movement of members between ACOs and the rest of MassHealth).
     """
     shown = plot_values(published_matrix.set_index("from"))
     for col in ("ACO (same)", "ACO (other)", "ACO"):
@@ -285,7 +285,9 @@ def plurality_agreement(plurality: pd.DataFrame, rule: pd.DataFrame) -> tuple[in
 
     References
     ----------
-    CT MQISSP primer (PCMH claims-plurality attribution); protocol 4.4.4.
+    Connecticut DSS, "A Brief Primer on the Medicaid Quality Improvement and Shared
+    Savings Program (MQISSP)" (PCMH claims-plurality attribution); MassHealth DSRIP
+    Protocol, Sec 4.4.4.
     """
     both = plurality[["member_id", "aco_id"]].merge(rule[["member_id", "aco_id"]], on="member_id",
                                                     suffixes=("_pl", "_rule"))
@@ -300,7 +302,7 @@ def adoption_table(results: Sequence[AdoptionResult], labels: dict[int, str]) ->
 
     References
     ----------
-    Protocol 5.2.1.1 (MassHealth ACO/APM adoption rate), Exhibit 26.
+    MassHealth DSRIP Protocol, Sec 5.2.1.1 (MassHealth ACO/APM adoption rate), Exhibit 26.
     """
     return pd.DataFrame([{
         "period": labels[r.budget_period],
@@ -342,7 +344,7 @@ class Attribution:
 
 
 def attribute(ctx: ReportContext[AttributionOptions]) -> Attribution:
-    """Attribute every enrollment month (protocol 4.4.4) and find the ACO budget periods the data covers.
+    """Attribute every enrollment month (Sec 4.4.4) and find the ACO budget periods the data covers.
 
     Raises
     ------
@@ -385,7 +387,7 @@ def plurality_as_of(opts: AttributionOptions, periods: Sequence[BudgetPeriod]) -
 
 
 def adoption_results(ctx: ReportContext[AttributionOptions], periods: Sequence[BudgetPeriod]) -> list[AdoptionResult]:
-    """The ACO/APM adoption rate of every budget period with data (protocol 5.2.1.1, Exhibit 26)."""
+    """The ACO/APM adoption rate of every budget period with data (Sec 5.2.1.1, Exhibit 26)."""
     data = ctx.data
     tables = (data.table(n) for n in ("enrollment", "pcp_assignments", "providers", "entities", "claims"))
     return adoption_rates(ctx.program, [p.number for p in periods], *tables, day=ctx.options.assignment_snapshot_day)
