@@ -15,7 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from dsrip_lib.inputs.codes import NOT_ACO_ELIGIBLE_GROUP
+from dsrip_lib.inputs.codes import (
+    ACO_ENTITY_TYPE,
+    BH_CP_ENTITY_TYPE,
+    CSA_ENTITY_TYPE,
+    LTSS_CP_ENTITY_TYPE,
+    NOT_ACO_ELIGIBLE_GROUP,
+)
 from dsrip_lib.errors import ParameterError
 from dsrip_lib.params import read_mapping
 from dsrip_lib.program import Program, load_program
@@ -134,12 +140,12 @@ class MonthGrid:
 
 
 # entity type -> key of the program's CP/CSA domain weights (Exhibits 43-45)
-CP_DOMAIN_WEIGHTS_KEY = {"cp_bh": "bh_cp", "cp_ltss": "ltss_cp", "csa": "csa"}
+CP_DOMAIN_WEIGHTS_KEY = {BH_CP_ENTITY_TYPE: "bh_cp", LTSS_CP_ENTITY_TYPE: "ltss_cp", CSA_ENTITY_TYPE: "csa"}
 
 
 def _program_domains(program: Program, entity_type: str) -> set[str]:
     """Quality domains of an entity type: the ACO domains (Exhibit 32) or the CP/CSA domains."""
-    if entity_type == "aco":
+    if entity_type == ACO_ENTITY_TYPE:
         return {d.key for d in program.quality_domains or []}
     weights = program.cp_accountability.domain_weights if program.cp_accountability else {}
     return set(weights.get(CP_DOMAIN_WEIGHTS_KEY.get(entity_type, ""), {}))

@@ -14,10 +14,22 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dsrip_lib.inputs.codes import PCC_PLAN_ID, PROVIDER_TYPES
+from dsrip_lib.inputs.codes import (
+    ACO_ENTITY_TYPE,
+    ACO_PLAN_TYPES,
+    CP_ENTITY_TYPES,
+    CSA_ENTITY_TYPE,
+    FFS_PLAN_TYPE,
+    MCO_ADMINISTERED_MODEL,
+    MCO_ENTITY_TYPE,
+    MCO_PLAN_TYPE,
+    PCC_PLAN_ID,
+    PCC_PLAN_TYPE,
+    PROVIDER_TYPES,
+)
 from dsrip_lib.synth.config import Config
 
-PLAN_TYPE_OF_MODEL = {"A": "aco_a", "B": "aco_b"}
+PLAN_TYPE_OF_MODEL = dict(zip(("A", "B"), ACO_PLAN_TYPES))
 # provider types that can be paid under an APM or participate in an ACO (Sec 5.2.1.1); PCPs first
 APM_PROVIDER_TYPES = ("pcp", "specialist", "hospital", "behavioral_health")
 NPI_BASE = 1_000_000_000
@@ -139,7 +151,7 @@ def build_world(cfg: Config, rng: np.random.Generator) -> World:
     join_bp[model_b[len(model_b) - prof.late_joiners:]] = cfg.calibration["late_join_budget_period"]
     first_bp = np.maximum(join_bp, FIRST_MEMBER_BP)
     aco_mco = np.full(n_aco, -1)
-    c_idx = np.flatnonzero(models == "C")
+    c_idx = np.flatnonzero(models == MCO_ADMINISTERED_MODEL)
     aco_mco[c_idx] = np.arange(len(c_idx)) % prof.mcos
     aco_pay = cfg.program.aco_payments
     tracks = {m: [a.risk_track for a in aco_pay.model_adjustments if a.model == m] for m in set(models)}
@@ -152,8 +164,8 @@ def build_world(cfg: Config, rng: np.random.Generator) -> World:
     n_other = prof.mcos + len(cp_ids) + len(csa_ids)
     entities = pd.DataFrame({
         "entity_id": np.concatenate([aco_ids, mco_ids, cp_ids, csa_ids]),
-        "entity_type": ["aco"] * n_aco + ["mco"] * prof.mcos + ["cp_ltss" if x else "cp_bh" for x in cp_is_ltss]
-        + ["csa"] * len(csa_ids),
+        "entity_type": [ACO_ENTITY_TYPE] * n_aco + [MCO_ENTITY_TYPE] * prof.mcos
+        + [CP_ENTITY_TYPES[int(x)] for x in cp_is_ltss] + [CSA_ENTITY_TYPE] * len(csa_ids),
         "name": [f"Synthetic ACO {i + 1:02d} (model {m})" for i, m in enumerate(models)]
         + [f"Synthetic MCO {i + 1}" for i in range(prof.mcos)]
         + [f"Synthetic {'LTSS' if x else 'BH'} Community Partner {i + 1:02d}" for i, x in enumerate(cp_is_ltss)]
@@ -198,8 +210,8 @@ def build_world(cfg: Config, rng: np.random.Generator) -> World:
     })
 
     # plans: model A/B ACOs, MCOs, PCC, FFS
-    ab = np.flatnonzero(models != "C")
-    plan_type = np.array([PLAN_TYPE_OF_MODEL[models[a]] for a in ab] + ["mco"] * prof.mcos + ["pcc", "ffs"])
+    ab = np.flatnonzero(models != MCO_ADMINISTERED_MODEL)
+    plan_type = np.array([PLAN_TYPE_OF_MODEL[models[a]] for a in ab] + [MCO_PLAN_TYPE] * prof.mcos + [PCC_PLAN_TYPE, FFS_PLAN_TYPE])
     plan_id = np.array([aco_ids[a] if models[a] == "A" else PCC_PLAN_ID for a in ab] + list(mco_ids)
                        + [PCC_PLAN_ID, None], dtype=object)
     plan_assign_id = np.array([aco_ids[a] for a in ab] + list(mco_ids) + [PCC_PLAN_ID, None], dtype=object)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
+from dsrip_lib.inputs.codes import ACO_ENTITY_TYPE, CSA_ENTITY_TYPE
 from dsrip_lib.synth.config import N_MONTHS_PER_YEAR, Config
 from dsrip_lib.synth.entities import World
 
@@ -102,7 +103,7 @@ def measure_results(cfg: Config, rng: np.random.Generator, groups: list[EntityGr
                 shift = level[e] + q["bp_gain"] * (bp - 1)
                 if e == group.improving:
                     shift += eff["improving_aco"]["logit_gain_per_bp"] * (bp - 1)
-                if group.entity_type == "aco" and m["domain"] == worse["domain"] and bp == worse["budget_period"]:
+                if group.entity_type == ACO_ENTITY_TYPE and m["domain"] == worse["domain"] and bp == worse["budget_period"]:
                     shift += worse["logit_shift"]
                 eligible = int(rng.poisson(m["prevalence"] * members))
                 if eligible == 0:
@@ -175,7 +176,7 @@ def csa_group(cfg: Config, rng: np.random.Generator, world: World, bh_cps: Entit
     """
     n = len(world.csa_ids)
     size = cfg.quality["csa_relative_size"] * np.exp(rng.normal(0, 0.3, n))
-    return EntityGroup("csa", world.csa_ids, size[:, None] * bh_cps.member_months.mean(axis=0)[None, :])
+    return EntityGroup(CSA_ENTITY_TYPE, world.csa_ids, size[:, None] * bh_cps.member_months.mean(axis=0)[None, :])
 
 
 def flexible_services(cfg: Config, world: World, rng: np.random.Generator,

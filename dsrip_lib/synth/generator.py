@@ -7,7 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
-from dsrip_lib.inputs.codes import EXCLUSION_CATEGORIES, SERVICE_CATEGORIES
+from dsrip_lib.inputs.codes import (
+    ACO_ENTITY_TYPE,
+    BH_CP_ENTITY_TYPE,
+    EXCLUSION_CATEGORIES,
+    LTSS_CP_ENTITY_TYPE,
+    SERVICE_CATEGORIES,
+)
 from dsrip_lib.synth import entity_tables as et
 from dsrip_lib.synth.claims import Claims, cost_level, simulate_claims
 from dsrip_lib.synth.config import N_MONTHS_PER_YEAR, Config
@@ -136,10 +142,10 @@ def run(cfg: Config, seed: int, root: Path) -> dict:
     rng = np.random.default_rng(seeds[1])
     mm = totals.member_months
     ltss = world.cp_is_ltss
-    bh_cps = et.EntityGroup("cp_bh", world.cp_ids[~ltss], totals.cp_member_months[~ltss],
+    bh_cps = et.EntityGroup(BH_CP_ENTITY_TYPE, world.cp_ids[~ltss], totals.cp_member_months[~ltss],
                             engagement=totals.cp_engagement[~ltss])
-    groups = [et.EntityGroup("aco", world.aco_ids, mm, improving=plants.improving_aco), bh_cps,
-              et.EntityGroup("cp_ltss", world.cp_ids[ltss], totals.cp_member_months[ltss],
+    groups = [et.EntityGroup(ACO_ENTITY_TYPE, world.aco_ids, mm, improving=plants.improving_aco), bh_cps,
+              et.EntityGroup(LTSS_CP_ENTITY_TYPE, world.cp_ids[ltss], totals.cp_member_months[ltss],
                              engagement=totals.cp_engagement[ltss]),
               et.csa_group(cfg, rng, world, bh_cps)]
     writer.write("entities", world.entities)
@@ -177,8 +183,8 @@ def _truth(cfg: Config, seed: int, world: World, plants: et.Plants, totals: _Tot
             "worsening_domain": {
                 "domain": worse["domain"], "budget_period": worse["budget_period"],
                 "logit_shift": worse["logit_shift"],
-                "entity_type": "aco",
-                "measure_ids": [m["id"] for m in cfg.slates["aco"]["measures"] if m["domain"] == worse["domain"]],
+                "entity_type": ACO_ENTITY_TYPE,
+                "measure_ids": [m["id"] for m in cfg.slates[ACO_ENTITY_TYPE]["measures"] if m["domain"] == worse["domain"]],
             },
             "losing_aco": {
                 "aco_id": world.aco_ids[plants.losing_aco], "cost_multiplier": eff["losing_aco"]["cost_multiplier"],

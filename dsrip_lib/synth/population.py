@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm
 
+from dsrip_lib.inputs.codes import ACO_PLAN_TYPES, MCO_ADMINISTERED_MODEL, MCO_PLAN_TYPE, PLAN_TYPES
 from dsrip_lib.synth.config import N_MONTHS_PER_YEAR, Config
 from dsrip_lib.synth.entities import World
 
-PLAN_CATEGORIES = ("aco_a", "aco_b", "mco", "pcc", "ffs")
 FIRST_JITTER_DAY, LAST_JITTER_DAY = 2, 28  # a mid-month boundary falls on one of these days
 DAYS_PER_YEAR = 365.25
 
@@ -91,16 +91,16 @@ class _PlanChooser:
     def plans(self, year: int, bp: int, eligible: np.ndarray) -> np.ndarray:
         w, rng = self.world, self.rng
         mixes = [self.eligible_mix[year], self.other_mix]
-        probs = np.array([[m.get(c, 0.0) for c in PLAN_CATEGORIES] for m in mixes])
+        probs = np.array([[m.get(c, 0.0) for c in PLAN_TYPES] for m in mixes])
         probs /= probs.sum(axis=1, keepdims=True)
         u = rng.random(len(eligible))
         category = (u[:, None] > np.cumsum(probs, axis=1)[np.where(eligible, 0, 1)]).sum(axis=1)
         plan = np.empty(len(eligible), dtype=np.int64)
-        for c, name in enumerate(PLAN_CATEGORIES):
+        for c, name in enumerate(PLAN_TYPES):
             idx = np.flatnonzero(category == c)
             options = w.plans_of(name)
             weight = np.ones(len(options))
-            if name in ("aco_a", "aco_b"):
+            if name in ACO_PLAN_TYPES:
                 aco = w.plan_aco[options]
                 weight = np.where(w.aco_first_bp[aco] <= bp, w.aco_weight[aco], 0.0)
             if len(idx) and weight.sum() == 0:
@@ -113,7 +113,7 @@ class _PlanChooser:
         """A PCP from each plan's network; MCO members may pick a PCP of a model C ACO of their MCO."""
         w, rng = self.world, self.rng
         pool = plan.copy()
-        mco_plans = w.plans_of("mco")
+        mco_plans = w.plans_of(MCO_PLAN_TYPE)
         share = self.cfg.population["mco_model_c_share"]
         for m, plan_index in enumerate(mco_plans):
             c_acos = np.flatnonzero((w.aco_mco == m) & (w.aco_first_bp <= bp))
@@ -213,8 +213,8 @@ def simulate_block(cfg: Config, world: World, rng: np.random.Generator, offset: 
     spans, eff = _spans(cfg, rng, plan, pcp)
     plan_aco = np.append(world.plan_aco, -1)[plan]
     pcp_aco = np.append(world.provider_aco, -1)[eff]
-    by_c_pcp = (np.append(world.plan_type, "")[plan] == "mco") & (pcp_aco >= 0)
-    by_c_pcp &= np.append(world.aco_model, "")[pcp_aco] == "C"
+    by_c_pcp = (np.append(world.plan_type, "")[plan] == MCO_PLAN_TYPE) & (pcp_aco >= 0)
+    by_c_pcp &= np.append(world.aco_model, "")[pcp_aco] == MCO_ADMINISTERED_MODEL
     aco = np.where(plan_aco >= 0, plan_aco, np.where(by_c_pcp, pcp_aco, -1))
     return Block(offset, member_id, group, birth, female, dual, frailty, enrolled, plan, pcp, eff, aco, spans)
 
