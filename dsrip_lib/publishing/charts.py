@@ -10,6 +10,7 @@ nothing suppressed in a table comes back in a picture.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 
 import matplotlib
@@ -48,15 +49,26 @@ COUNT = FuncFormatter(lambda v, _: f"{v:,.0f}")
 PERCENT = FuncFormatter(lambda v, _: f"{v:.0%}")
 
 
+def themed(chart):
+    """Draw ``chart`` under the reports' theme (rc settings apply while artists are created)."""
+
+    @functools.wraps(chart)
+    def draw(*args, **kwargs) -> Figure:
+        with plt.rc_context(THEME):
+            return chart(*args, **kwargs)
+
+    return draw
+
+
 def _figure(size: tuple[float, float], title: str, xlabel: str, ylabel: str):
-    with plt.rc_context(THEME):
-        fig, ax = plt.subplots(figsize=size)
-        ax.set_title(title)
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
+    fig, ax = plt.subplots(figsize=size)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     return fig, ax
 
 
+@themed
 def stacked_by_month(series: pd.DataFrame, marks: Sequence[tuple[dt.date, str]], title: str, ylabel: str) -> Figure:
     """A stacked area chart of monthly counts, one band per column, with labelled vertical marks.
 
@@ -74,6 +86,7 @@ def stacked_by_month(series: pd.DataFrame, marks: Sequence[tuple[dt.date, str]],
     return fig
 
 
+@themed
 def share_heatmap(shares: pd.DataFrame, hidden: pd.DataFrame, title: str, xlabel: str, ylabel: str) -> Figure:
     """A heat map of row shares (0-1) with each share printed; cells ``hidden`` show the suppression marker."""
     fig, ax = _figure((8, 3.8), title, xlabel, ylabel)
@@ -88,6 +101,7 @@ def share_heatmap(shares: pd.DataFrame, hidden: pd.DataFrame, title: str, xlabel
     return fig
 
 
+@themed
 def rate_against_target(periods: Sequence[str], rates: Sequence[float], targets: Sequence[float | None],
                         outcomes: Sequence[str], title: str, xlabel: str, ylabel: str, target_label: str) -> Figure:
     """Bars of a rate per period, styled by outcome (``pass``, ``fail``, ``n/a``), with the target as a mark.
