@@ -17,7 +17,7 @@ import pandas as pd
 from dsrip_lib.attribution.rules import SnapshotDay, attribute_months, with_assigned_pcp
 from dsrip_lib.errors import InputValidationError, ParameterError
 from dsrip_lib.inputs.codes import MCO_PLAN_TYPE, PRIMARY_CARE
-from dsrip_lib.program import BudgetPeriod, Program
+from dsrip_lib.program import BudgetPeriod, Calendar, Program
 
 PATHS = ("path_aco", "path_apm_pcp", "path_apm_spending")
 
@@ -52,6 +52,7 @@ def adoption_members(
     providers: ir.Table,
     entities: ir.Table,
     claims: ir.Table,
+    calendar: Calendar,
     periods: Sequence[BudgetPeriod],
     apm_share_threshold: float,
     day: SnapshotDay = "last",
@@ -83,7 +84,7 @@ def adoption_members(
     denominator = in_period.select(*keys).distinct()
 
     months = with_assigned_pcp(in_period, pcp_assignments, providers, day)
-    attributed = attribute_months(months, entities)
+    attributed = attribute_months(months, entities, calendar)
     aco = (attributed.select("member_id", budget_period=_period_of(attributed.month, periods))
            .distinct().mutate(path_aco=True))
     apm_pcp = (
@@ -181,7 +182,7 @@ def adoption_rates(
             targets[period.number] = adoption.target(period.number)
         except ParameterError:  # Exhibit 26: "NA" for the Preparation Budget Period
             targets[period.number] = None
-    members = adoption_members(enrollment, pcp_assignments, providers, entities, claims, periods,
+    members = adoption_members(enrollment, pcp_assignments, providers, entities, claims, program.calendar, periods,
                                adoption.apm_non_primary_care_share_threshold, day)
     return summarize_adoption(members, targets)
 

@@ -15,6 +15,8 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from dsrip_lib.errors import ParameterError
+from dsrip_lib.inputs.codes import PCP_PROVIDER_TYPE
+from dsrip_lib.program import lookback_window
 
 TieBreak = Literal["most_recent_visit", "provider_id"]
 
@@ -35,10 +37,12 @@ def plurality_attribution(
 ) -> ir.Table:
     """Claims-plurality (PCMH) attribution of members to participating PCPs.
 
-    Window: ``as_of - lookback_months < service_date <= as_of`` (e.g. 24 months
-    to 2018-12-31 is 2017-01-01..2018-12-31). Qualifying visits are claims with
-    ``primary_care_visit`` to a participating PCP (a provider with an
-    ``aco_id``). Each member goes to the PCP with the most visits; ties are
+    Window: the ``lookback_months`` whole calendar months ending with the as-of month,
+    up to ``as_of`` (24 months to 2018-12-31 is 2017-01-01..2018-12-31; 12 months to
+    2021-02-28 starts 2020-03-01). Qualifying visits are claims with
+    ``primary_care_visit`` to a participating PCP: a provider of type ``pcp`` with an
+    ``aco_id`` (a visit flagged on another provider type does not count). Each member
+    goes to the PCP with the most visits; ties are
     broken by ``tie_break`` in order: ``most_recent_visit`` (the later last
     visit wins), ``provider_id`` (the smaller NPI wins).
 
@@ -56,13 +60,12 @@ def plurality_attribution(
     check_tie_break(tie_break)
     # window bounds as date literals (not date - interval, a timestamp on DuckDB that
     # stops the filter being pushed into the Parquet scan)
-    as_of_lit = ibis.literal(as_of, type="date")
-    start = ibis.literal((pd.Timestamp(as_of) - pd.DateOffset(months=lookback_months)).date(), type="date")
-    participating = providers.filter(providers.aco_id.notnull()).select("npi", "aco_id")
+    window = lookback_window(as_of, lookback_months)
+    participating = providers.filter(providers.aco_id.notnull(), providers.provider_type == PCP_PROVIDER_TYPE)
+    participating = participating.select("npi", "aco_id")
     visits = claims.filter(
         claims.primary_care_visit,
-        claims.service_date > start,
-        claims.service_date <= as_of_lit,
+        claims.service_date.between(ibis.literal(window.start, type="date"), ibis.literal(window.end, type="date")),
     )
     visits = visits.join(participating, visits.provider_npi == participating.npi)
     per_pcp = visits.group_by(["member_id", "npi", "aco_id"]).aggregate(

@@ -19,6 +19,7 @@ import ibis.expr.types as ir
 
 from dsrip_lib.errors import ParameterError
 from dsrip_lib.inputs.codes import ACO_ENTITY_TYPE, ACO_PLAN_TYPES, MCO_ADMINISTERED_MODEL, MCO_PLAN_TYPE
+from dsrip_lib.program import Calendar
 
 SnapshotDay = Literal["last", "first"]
 
@@ -72,16 +73,20 @@ def with_assigned_pcp(
     return out.select(*enrollment.columns, "pcp_npi", "pcp_is_chc", "pcp_apm_paid", "pcp_aco_id")
 
 
-def model_c_acos(entities: ir.Table) -> ir.Table:
-    """The MCO-Administered ACOs (model C) as a one-column table ``aco_id``.
+def aco_join_dates(entities: ir.Table, calendar: Calendar) -> ir.Table:
+    """Each ACO with its model and ``joined``, the first day of its join budget period.
+
+    Returns ``aco_id``, ``aco_model``, ``joined``.
 
     References
     ----------
-    MassHealth DSRIP Protocol, Sec 1 and Sec 4.4.4 (MCO-Administered ACOs).
+    MassHealth DSRIP Protocol, Sec 3.1.1 (ACO budget periods, Exhibit 2), Sec 4.4.1 (an ACO
+    joining after the Preparation Budget Period is paid from its join period on).
     """
-    return entities.filter(
-        (entities.entity_type == ACO_ENTITY_TYPE) & (entities.aco_model == MCO_ADMINISTERED_MODEL)
-    ).select(aco_id="entity_id")
+    acos = entities.filter(entities.entity_type == ACO_ENTITY_TYPE)
+    joined = ibis.cases(*((acos.join_budget_period == p.number, ibis.literal(p.start, type="date"))
+                          for p in calendar.budget_periods("aco")), else_=None)
+    return acos.select(aco_id="entity_id", aco_model="aco_model", joined=joined)
 
 
 def monthly_attribution(
@@ -89,6 +94,7 @@ def monthly_attribution(
     pcp_assignments: ir.Table,
     providers: ir.Table,
     entities: ir.Table,
+    calendar: Calendar,
     day: SnapshotDay = "last",
 ) -> ir.Table:
     """Member-month attribution to ACOs by enrollment and by PCP assignment.
@@ -98,33 +104,47 @@ def monthly_attribution(
     * ``mco`` months whose PCP in effect on the snapshot day participates in a
       model C ACO: attributed to that ACO (``method = "pcp_assignment"``).
 
+    Only months inside the program's ACO budget periods count, and only from the first
+    month of the ACO's join budget period on: no member is attributed to an ACO before it
+    is in the program (enrollment naming an ACO earlier is refused by validation).
+
     Returns one row per attributed member-month: ``member_id``, ``month``,
     ``aco_id``, ``method``, ``aco_eligible`` and ``chc`` (the assigned PCP on the
     snapshot day is a community health center; false without an assignment).
 
     References
     ----------
-    MassHealth DSRIP Protocol, Sec 4.4.4 (member counts for Partnership Plans, Primary Care ACOs and
-    MCO-Administered ACOs); 4.4.1 (members attributed to CHC PCPs, Exhibit 7
-    variant).
+    MassHealth DSRIP Protocol, Sec 4.4.4 (member counts for Partnership Plans, Primary Care
+    ACOs and MCO-Administered ACOs); Sec 4.4.1 (members attributed to CHC PCPs, Exhibit 7
+    variant; ACOs joining after the Preparation Budget Period); Sec 3.1.1 (budget periods).
     """
-    return attribute_months(with_assigned_pcp(enrollment, pcp_assignments, providers, day), entities)
+    return attribute_months(with_assigned_pcp(enrollment, pcp_assignments, providers, day), entities, calendar)
 
 
-def attribute_months(months: ir.Table, entities: ir.Table) -> ir.Table:
+def attribute_months(months: ir.Table, entities: ir.Table, calendar: Calendar) -> ir.Table:
     """:func:`monthly_attribution` of enrollment months that already carry their assigned PCP.
 
     ``months`` is :func:`with_assigned_pcp`'s output (its extra columns are dropped), so a
     caller that also needs the assigned PCP for another rule joins the assignments once.
     """
-    model_c = model_c_acos(entities)
+    periods = calendar.budget_periods("aco")
+    first, last = ibis.literal(periods[0].start, type="date"), ibis.literal(periods[-1].end, type="date")
     is_enrolled = months.plan_type.isin(ACO_PLAN_TYPES)
-    is_mco_attr = (months.plan_type == MCO_PLAN_TYPE) & months.pcp_aco_id.isin(model_c.aco_id)
-    return months.filter(is_enrolled | is_mco_attr).select(
+    candidates = months.filter(is_enrolled | (months.plan_type == MCO_PLAN_TYPE), months.month.between(first, last))
+    candidates = candidates.mutate(
+        _aco=ibis.ifelse(candidates.plan_type.isin(ACO_PLAN_TYPES), candidates.aco_id, candidates.pcp_aco_id),
+        _method=ibis.ifelse(candidates.plan_type.isin(ACO_PLAN_TYPES), ibis.literal("enrollment"),
+                            ibis.literal("pcp_assignment")),
+    )
+    acos = aco_join_dates(entities, calendar)
+    joined = candidates.join(acos, candidates._aco == acos.aco_id)
+    by_enrollment = joined._method == "enrollment"
+    keep = (by_enrollment | (joined.aco_model == MCO_ADMINISTERED_MODEL)) & (joined.month >= joined.joined)
+    return joined.filter(keep).select(
         "member_id",
         "month",
-        aco_id=ibis.ifelse(is_enrolled, months.aco_id, months.pcp_aco_id),
-        method=ibis.ifelse(is_enrolled, ibis.literal("enrollment"), ibis.literal("pcp_assignment")),
-        aco_eligible=months.aco_eligible,
-        chc=months.pcp_is_chc.fill_null(False),
+        aco_id=joined._aco,
+        method=joined._method,
+        aco_eligible=joined.aco_eligible,
+        chc=joined.pcp_is_chc.fill_null(False),
     )

@@ -25,7 +25,8 @@ CSA_ENTITY_TYPE = "csa"
 ENTITY_TYPES = (ACO_ENTITY_TYPE, MCO_ENTITY_TYPE, *CP_ENTITY_TYPES, CSA_ENTITY_TYPE)
 ACO_MODELS = ("A", "B", "C")
 MCO_ADMINISTERED_MODEL = "C"  # attributed by PCP assignment (Sec 4.4.4)
-PROVIDER_TYPES = ("pcp", "specialist", "hospital", "behavioral_health", "ltss", "pharmacy", "other")
+PCP_PROVIDER_TYPE = "pcp"
+PROVIDER_TYPES = (PCP_PROVIDER_TYPE, "specialist", "hospital", "behavioral_health", "ltss", "pharmacy", "other")
 SERVICE_CATEGORIES = ("inpatient", "outpatient", "emergency", "primary_care", "specialist", "behavioral_health",
                       "pharmacy", "ltss", "other")
 PRIMARY_CARE = "primary_care"  # the service category of primary-care claims

@@ -52,6 +52,18 @@ class DateRange(FrozenModel):
         return _first_of_months(self.start, self.end)
 
 
+def lookback_window(as_of: dt.date, months: int) -> DateRange:
+    """The ``months`` whole calendar months ending with the month of ``as_of``, up to ``as_of``.
+
+    "12 months to 2021-02-28" is 2020-03-01..2021-02-28 (29 February 2020 is outside);
+    "1 month to 2021-06-30" is June 2021.
+    """
+    if months < 1:
+        raise ValueError(f"a look-back window needs at least one month, got {months}")
+    index = as_of.year * 12 + as_of.month - 1 - (months - 1)
+    return DateRange(start=dt.date(index // 12, index % 12 + 1, 1), end=as_of)
+
+
 class BudgetPeriod(DateRange):
     """One budget period: ``number`` 0 (Prep) to 5, with inclusive dates.
 

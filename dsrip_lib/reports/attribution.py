@@ -352,8 +352,8 @@ def attribute(ctx: ReportContext[AttributionOptions]) -> Attribution:
         When the enrollment months overlap no ACO budget period of the program.
     """
     data, opts = ctx.data, ctx.options
-    monthly = monthly_attribution(*(data.table(n) for n in ("enrollment", "pcp_assignments", "providers", "entities")),
-                                  day=opts.assignment_snapshot_day)
+    tables = (data.table(n) for n in ("enrollment", "pcp_assignments", "providers", "entities"))
+    monthly = monthly_attribution(*tables, ctx.program.calendar, day=opts.assignment_snapshot_day)
     enrolled = data.table("enrollment").month
     span = enrolled.min().execute(), enrolled.max().execute()
     periods = periods_in_data(ctx.program.calendar.budget_periods("aco"), *span)

@@ -30,7 +30,7 @@ NO_CLAIMS = spending()
 
 def paths(enr, pa=None, claims=NO_CLAIMS):
     pa = pa if pa is not None else assignments()
-    out = adoption_members(enr, pa, PROVIDERS, ENTITIES, claims, [BP1], THRESHOLD).execute()
+    out = adoption_members(enr, pa, PROVIDERS, ENTITIES, claims, PROGRAM.calendar, [BP1], THRESHOLD).execute()
     return {r.member_id: (r.path_aco, r.path_apm_pcp, r.path_apm_spending) for r in out.itertuples()}
 
 
@@ -102,7 +102,7 @@ def test_member_meeting_every_path_counts_once():
     claims = spending(("m1", "1000000001", "2018-03-01", "inpatient", 10.0),
                       ("m2", "1000000004", "2018-03-01", "inpatient", 10.0))
     members = adoption_members(enrollment(("m1", "2018-05", "mco", None)), pa, PROVIDERS,
-                               ENTITIES, claims, [BP1], THRESHOLD).execute()
+                               ENTITIES, claims, PROGRAM.calendar, [BP1], THRESHOLD).execute()
     assert members[["path_aco", "path_apm_pcp", "path_apm_spending"]].values.tolist() == [[True] * 3]
     result = adoption_rate(PROGRAM, 1, enr, pa, PROVIDERS, ENTITIES, claims)
     assert (result.numerator, result.denominator) == (2, 3)
@@ -152,3 +152,15 @@ def test_a_member_is_counted_in_each_period_on_its_own_months():
     enr = enrollment(("m1", "2018-05", "aco_a", "ACO_A"), ("m1", "2019-05", "ffs", None))
     bp1, bp2 = adoption_rates(PROGRAM, [1, 2], enr, assignments(), PROVIDERS, ENTITIES, NO_CLAIMS)
     assert (bp1.numerator, bp1.denominator) == (1, 1) and (bp2.numerator, bp2.denominator) == (0, 1)
+
+
+def test_an_aco_joining_in_bp_2_adds_nobody_to_bp_1s_numerator():
+    """An MCO enrollee whose PCP is in a model C ACO that joins in BP 2 is not adopted in BP 1."""
+    entities = table("entities", [("ACO_C2", "aco", "C joining BP 2", "C", 1, 1, "MCO1", 2),
+                                  ("MCO1", "mco", "MCO 1", None, None, None, None, 0)])
+    pcps = table("providers", [("1000000001", "pcp", False, "ACO_C2", False)])
+    enr = enrollment(("m1", "2018-06", "mco", None), ("m1", "2019-06", "mco", None))
+    pa = assignments(("m1", "1000000001", "2018-01-01", None))
+    bp1, bp2 = adoption_rates(PROGRAM, [1, 2], enr, pa, pcps, entities, NO_CLAIMS)
+    assert (bp1.numerator, bp1.by_path["path_aco"]) == (0, 0)
+    assert (bp2.numerator, bp2.by_path["path_aco"]) == (1, 1)

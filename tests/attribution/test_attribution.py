@@ -12,7 +12,10 @@ from dsrip_lib.attribution.plurality import compare_with_plurality, plurality_at
 from dsrip_lib.attribution.rules import monthly_attribution
 from dsrip_lib.reports.attribution import AttributionOptions
 from dsrip_lib.errors import ParameterError
+from dsrip_lib.program import load_program
 from extracts import ENTITIES, PROVIDERS, D, assignments, enrollment, providers, table
+CALENDAR = load_program().calendar
+
 
 def claims(*rows):
     """Primary-care visit rows (member, npi, date[, primary_care_visit])."""
@@ -24,7 +27,7 @@ def claims(*rows):
 
 def attribution(enr, pa=None, day="last"):
     pa = pa if pa is not None else assignments()
-    out = monthly_attribution(enr, pa, PROVIDERS, ENTITIES, day).execute()
+    out = monthly_attribution(enr, pa, PROVIDERS, ENTITIES, CALENDAR, day).execute()
     out["month"] = pd.to_datetime(out["month"]).dt.date
     return out.sort_values(["member_id", "month"], ignore_index=True)
 
@@ -194,7 +197,7 @@ def flow():
         ("m7", "2018-12", "aco_b", "ACO_B"), ("m7", "2019-12", "ffs", None),
     )
     pa = assignments(("m2", "1000000001", "2019-06-01", None))
-    att = monthly_attribution(enr, pa, PROVIDERS, ENTITIES)
+    att = monthly_attribution(enr, pa, PROVIDERS, ENTITIES, CALENDAR)
     return flows(enr, att, D("2018-12-01"), D("2019-12-01"))
 
 
@@ -241,3 +244,56 @@ def test_compare_with_plurality():
         "ACO_A": {"plurality": 2, "enrollment_or_pcp": 1, "agree": 1},
         "ACO_B": {"plurality": 1, "enrollment_or_pcp": 2, "agree": 0},
     }
+
+
+# -- the program's calendar bounds attribution (Sec 3.1.1, 4.4.1, 4.4.4) --------------------
+
+LATE_ENTITIES = table("entities", [
+    ("ACO_A", "aco", "A", "A", 2, 1, None, 0),
+    ("ACO_B2", "aco", "B joining BP 2", "B", 2, 1, None, 2),
+    ("ACO_C2", "aco", "C joining BP 2", "C", 1, 1, "MCO1", 2),
+    ("MCO1", "mco", "MCO 1", None, None, None, None, 0),
+])
+LATE_PROVIDERS = providers(("1000000001", False, "ACO_C2", True), ("1000000005", True, "ACO_A", False))
+
+
+def test_no_member_is_attributed_to_an_aco_before_its_join_period():
+    enr = enrollment(
+        ("m1", "2018-12", "mco", None), ("m1", "2019-01", "mco", None),          # model C via its PCP
+        ("m2", "2018-12", "aco_b", "ACO_B2"), ("m2", "2019-01", "aco_b", "ACO_B2"),  # enrolled early: not counted
+    )
+    pa = assignments(("m1", "1000000001", "2018-01-01", None))
+    out = monthly_attribution(enr, pa, LATE_PROVIDERS, LATE_ENTITIES, CALENDAR).execute()
+    got = sorted((r.member_id, str(r.month)[:7], r.aco_id) for r in out.itertuples())
+    assert got == [("m1", "2019-01", "ACO_C2"), ("m2", "2019-01", "ACO_B2")]
+
+
+def test_no_member_is_attributed_outside_the_budget_periods():
+    """Assigned to a model C PCP since January 2017: attributed from July 2017 (Prep) on, never before."""
+    enr = enrollment(*[("m1", f"2017-{m:02d}", "mco", None) for m in range(1, 13)], ("m1", "2023-01", "mco", None))
+    pa = assignments(("m1", "1000000001", "2017-01-01", None))
+    out = monthly_attribution(enr, pa, PROVIDERS, ENTITIES, CALENDAR).execute()
+    assert sorted(str(m)[:7] for m in out.month) == [f"2017-{m:02d}" for m in range(7, 13)]
+
+
+# -- look-back windows are whole calendar months ---------------------------------------------
+
+@pytest.mark.parametrize(("as_of", "months", "inside", "outside"), [
+    ("2021-06-30", 1, "2021-06-01", "2021-05-31"),
+    ("2021-02-28", 12, "2020-03-01", "2020-02-29"),  # leap day before the window
+    ("2020-02-29", 1, "2020-02-01", "2020-01-31"),   # as-of on a leap day
+    ("2020-02-29", 12, "2019-03-01", "2019-02-28"),
+    ("2018-12-31", 24, "2017-01-01", "2016-12-31"),
+])
+def test_plurality_window_is_whole_calendar_months_ending_with_the_as_of_month(as_of, months, inside, outside):
+    v = claims(("m1", "1000000001", inside), ("m2", "1000000001", outside), ("m3", "1000000001", as_of))
+    assert plurality(v, as_of=as_of, lookback=months) == {"m1": "1000000001", "m3": "1000000001"}
+
+
+def test_plurality_counts_visits_to_participating_pcps_only():
+    """A primary-care visit flagged on a participating provider that is not a PCP does not count."""
+    mixed = table("providers", [("1000000001", "pcp", False, "ACO_A", False),
+                                ("1000000002", "specialist", False, "ACO_B", False)])
+    v = claims(("m1", "1000000001", "2018-03-01"), *[("m1", "1000000002", f"2018-0{k}-01") for k in (4, 5, 6)])
+    out = plurality_attribution(v, mixed, D("2018-12-31"), 24, ("most_recent_visit", "provider_id")).execute()
+    assert dict(zip(out.member_id, out.npi)) == {"m1": "1000000001"}

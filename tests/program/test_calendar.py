@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from dsrip_lib.program import load_program
+from dsrip_lib.program import load_program, lookback_window
 
 D = dt.date
 
@@ -83,3 +83,21 @@ def test_split_sfy_amounts_by_shared_months(calendar):
     # SFY23 runs past BP 5: money would be lost, so it is an error.
     with pytest.raises(ValueError, match="SFY2023"):
         calendar.split_sfy_amounts({2023: 1.0})
+
+
+@pytest.mark.parametrize(("as_of", "months", "start"), [
+    (D(2021, 6, 30), 1, D(2021, 6, 1)),
+    (D(2021, 2, 28), 12, D(2020, 3, 1)),
+    (D(2020, 2, 29), 12, D(2019, 3, 1)),
+    (D(2018, 12, 31), 24, D(2017, 1, 1)),
+    (D(2018, 1, 15), 13, D(2017, 1, 1)),
+])
+def test_lookback_window_is_whole_calendar_months_ending_with_the_as_of_month(as_of, months, start):
+    window = lookback_window(as_of, months)
+    assert (window.start, window.end) == (start, as_of)
+    assert len(window.months) == months
+
+
+def test_lookback_window_needs_a_month():
+    with pytest.raises(ValueError, match="at least one month"):
+        lookback_window(D(2020, 1, 31), 0)
