@@ -17,6 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "dsrip_lib"
 LAYERS = (
     "errors",          # the exception hierarchy
     "params",          # finding params/, reading YAML, explaining pydantic errors
+    "exact",           # exact pass/fail comparisons against thresholds
     "program",         # the protocol as data
     "stats",           # statistical tests
     "inputs",          # the data contract and the dataset

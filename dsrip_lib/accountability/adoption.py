@@ -16,6 +16,7 @@ import pandas as pd
 
 from dsrip_lib.attribution.rules import SnapshotDay, attribute_months, with_assigned_pcp
 from dsrip_lib.errors import InputValidationError, ParameterError
+from dsrip_lib.exact import at_least, cents, share_above
 from dsrip_lib.inputs.codes import MCO_PLAN_TYPE, PRIMARY_CARE
 from dsrip_lib.program import BudgetPeriod, Calendar, Program
 
@@ -68,7 +69,8 @@ def adoption_members(
        assigned PCP (snapshot day) has ``apm_paid``;
     3. ``path_apm_spending``: of the member's non-primary-care claims paid in
        the period (total > 0), the share paid to ``apm_paid`` providers is
-       more than ``apm_share_threshold`` (exactly the threshold does not count).
+       more than ``apm_share_threshold`` (exactly the threshold does not count;
+       compared in whole cents, exactly).
 
     Returns ``member_id``, ``budget_period`` and the three boolean path columns,
     one row per member and period.
@@ -99,12 +101,10 @@ def adoption_members(
     c = c.filter(c.budget_period.notnull())
     prov = providers.select(_npi="npi", _apm="apm_paid")
     c = c.join(prov, c.provider_npi == prov._npi)
-    spend = c.group_by(keys).aggregate(
-        total=c.paid_amount.sum(),
-        apm=ibis.ifelse(c._apm, c.paid_amount, 0.0).sum(),
-    )
+    paid = cents(c.paid_amount)  # money compares exactly, in cents (dsrip_lib.exact)
+    spend = c.group_by(keys).aggregate(total=paid.sum(), apm=ibis.ifelse(c._apm, paid, 0).sum())
     apm_spending = spend.filter(
-        (spend.total > 0) & (spend.apm / spend.total > apm_share_threshold)
+        (spend.total > 0) & share_above(spend.apm, spend.total, apm_share_threshold)
     ).select(*keys, path_apm_spending=ibis.literal(True))
 
     out = denominator
@@ -114,7 +114,7 @@ def adoption_members(
 
 
 def summarize_adoption(members: ir.Table, targets: dict[int, float | None]) -> list[AdoptionResult]:
-    """Per period: rate = members meeting any path / ACO-eligible members; pass if rate >= target.
+    """Per period: rate = members meeting any path / ACO-eligible members; pass if rate >= target (exactly).
 
     ``targets`` names the periods (in order) and their targets (None: no target).
 
@@ -149,7 +149,7 @@ def summarize_adoption(members: ir.Table, targets: dict[int, float | None]) -> l
             numerator=row["numerator"],
             rate=rate,
             target=target,
-            passed=None if target is None else bool(rate >= target),
+            passed=None if target is None else at_least(row["numerator"], row["denominator"], target),
             by_path={p: row[p] for p in PATHS},
         ))
     return results

@@ -131,7 +131,8 @@ def simulate_claims(cfg: Config, world: World, rng: np.random.Generator, block: 
 
     owner = np.concatenate([visit_owner, line_owner, excl_owner])
     category = np.concatenate([np.full(len(visit_owner), PRIMARY_CARE), line_cat, *excl_service])
-    amount = np.concatenate([unit[visit_owner], remainder[line_owner] * share, *excl_amount])
+    # paid amounts are whole cents, as in a real claims extract
+    amount = np.round(np.concatenate([unit[visit_owner], remainder[line_owner] * share, *excl_amount]), 2)
     exclusion = np.concatenate([np.full(len(visit_owner) + len(line_owner), -1), *excl_cat])
     exclusion[category == SERVICE_CATEGORIES.index("ltss")] = EXCLUSION_CATEGORIES.index("ltss")
     visit = category == PRIMARY_CARE

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dsrip_lib.exact import exact
+from dsrip_lib.inputs.codes import ACO_PLAN_TYPES, MCO_ADMINISTERED_MODEL, MCO_PLAN_TYPE
 from dsrip_lib.synth.claims import PRIMARY_CARE, Claims
 from dsrip_lib.synth.config import Config
 from dsrip_lib.synth.entities import World
@@ -42,15 +44,18 @@ def block_adoption(cfg: Config, world: World, block: Block, claims: Claims) -> d
         months = block.enrolled[:, cols] & eligible[:, None]
         ptype = plan_type[block.plan[:, cols]]
         eff = block.eff_pcp[:, cols]
-        mco = ptype == "mco"
-        path_aco = (months & (np.isin(ptype, ["aco_a", "aco_b"]) | (mco & (pcp_model[eff] == "C")))).any(axis=1)
+        mco = ptype == MCO_PLAN_TYPE
+        path_aco = (months & (np.isin(ptype, ACO_PLAN_TYPES) | (mco & (pcp_model[eff] == MCO_ADMINISTERED_MODEL)))).any(axis=1)
         path_apm_pcp = (months & mco & pcp_apm[eff]).any(axis=1)
         in_bp = ((claims.service_date >= np.datetime64(start)) & (claims.service_date <= np.datetime64(end))
                  & (claims.category != PRIMARY_CARE))
-        total = np.bincount(claims.row[in_bp], claims.amount[in_bp], minlength=block.n)
-        to_apm = np.bincount(claims.row[in_bp], claims.amount[in_bp] * world.provider_apm[claims.provider[in_bp]],
-                             minlength=block.n)
-        path_spending = (total > 0) & (to_apm > threshold * total)
+        # in whole cents and exact integers (dsrip_lib.exact): 20.00% of the spending is not "more than 20%"
+        paid = np.round(claims.amount[in_bp] * 100).astype(np.int64)
+        total = np.bincount(claims.row[in_bp], paid, minlength=block.n).astype(np.int64)
+        to_apm = np.bincount(claims.row[in_bp], paid * world.provider_apm[claims.provider[in_bp]],
+                             minlength=block.n).astype(np.int64)
+        share = exact(threshold)
+        path_spending = (total > 0) & (to_apm * share.denominator > total * share.numerator)
         den = months.any(axis=1)
         num = den & (path_aco | path_apm_pcp | path_spending)
         out[bp] = np.array([den.sum(), num.sum(), (den & path_aco).sum(), (den & path_apm_pcp).sum(),

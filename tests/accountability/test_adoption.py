@@ -164,3 +164,23 @@ def test_an_aco_joining_in_bp_2_adds_nobody_to_bp_1s_numerator():
     bp1, bp2 = adoption_rates(PROGRAM, [1, 2], enr, pa, pcps, entities, NO_CLAIMS)
     assert (bp1.numerator, bp1.by_path["path_aco"]) == (0, 0)
     assert (bp2.numerator, bp2.by_path["path_aco"]) == (1, 1)
+
+
+def test_apm_spending_of_exactly_the_threshold_to_the_cent_does_not_count():
+    """0.10 + 0.20 of 1.50 is 20.00%: as floats the share comes out a few ulps above 0.2."""
+    claims = spending(("m1", "1000000004", "2018-03-01", "inpatient", 0.1),
+                      ("m1", "1000000004", "2018-03-02", "inpatient", 0.2),
+                      ("m1", "1000000003", "2018-03-03", "inpatient", 1.2),
+                      ("m2", "1000000004", "2018-03-01", "inpatient", 0.31),   # 0.31 of 1.51: more than 20%
+                      ("m2", "1000000003", "2018-03-03", "inpatient", 1.2))
+    enr = enrollment(("m1", "2018-05", "ffs", None), ("m2", "2018-05", "ffs", None))
+    assert paths(enr, claims=claims) == {"m1": (False, False, False), "m2": (False, False, True)}
+
+
+@pytest.mark.parametrize(("adopted", "eligible", "passed"), [(1, 4, True), (1, 5, False), (2, 7, True)])
+def test_a_rate_exactly_at_its_target_passes(adopted, eligible, passed):
+    """BP 1's target is 25% (Exhibit 26): 1 of 4 meets it, 1 of 5 does not."""
+    enr = enrollment(*[(f"m{i}", "2018-05", "aco_a" if i < adopted else "ffs", "ACO_A" if i < adopted else None)
+                       for i in range(eligible)])
+    result = adoption_rate(PROGRAM, 1, enr, assignments(), PROVIDERS, ENTITIES, NO_CLAIMS)
+    assert (result.numerator, result.denominator, result.passed) == (adopted, eligible, passed)
