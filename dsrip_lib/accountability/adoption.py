@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import ibis
 import ibis.expr.types as ir
@@ -35,7 +36,7 @@ class AdoptionResult:
     budget_period: int
     denominator: int
     numerator: int
-    rate: float
+    rate: float | None  # None only for a period without ACO-eligible members (if_empty="report")
     target: float | None
     passed: bool | None
     by_path: dict[str, int]
@@ -113,15 +114,20 @@ def adoption_members(
     return out.select(*keys, *(out[p].fill_null(False).name(p) for p in PATHS))
 
 
-def summarize_adoption(members: ir.Table, targets: dict[int, float | None]) -> list[AdoptionResult]:
+def summarize_adoption(members: ir.Table, targets: dict[int, float | None],
+                       if_empty: Literal["raise", "report"] = "raise") -> list[AdoptionResult]:
     """Per period: rate = members meeting any path / ACO-eligible members; pass if rate >= target (exactly).
 
-    ``targets`` names the periods (in order) and their targets (None: no target).
+    ``targets`` names the periods (in order) and their targets (None: no target). A period
+    without an ACO-eligible member has no rate: by default that is an error; with
+    ``if_empty="report"`` its result has ``denominator`` 0 and ``rate`` and ``passed`` None,
+    for a report to show as "no eligible members".
 
     Raises
     ------
     InputValidationError
-        When a period has no ACO-eligible member: no rate to publish, never a NaN scored as a fail.
+        When a period has no ACO-eligible member (``if_empty="raise"``): no rate to publish,
+        never a NaN scored as a fail.
 
     References
     ----------
@@ -137,6 +143,9 @@ def summarize_adoption(members: ir.Table, targets: dict[int, float | None]) -> l
     results = []
     for bp, target in targets.items():
         if bp not in agg.index or not agg.at[bp, "denominator"]:
+            if if_empty == "report":
+                results.append(AdoptionResult(bp, 0, 0, None, target, None, dict.fromkeys(PATHS, 0)))
+                continue
             raise InputValidationError(
                 f"enrollment: no member has an aco_eligible month in ACO budget period {bp}; "
                 "the adoption rate (5.2.1.1) is undefined there"
@@ -164,6 +173,7 @@ def adoption_rates(
     entities: ir.Table,
     claims: ir.Table,
     day: SnapshotDay = "last",
+    if_empty: Literal["raise", "report"] = "raise",
 ) -> list[AdoptionResult]:
     """The ACO/APM adoption rate of each ACO budget period against Exhibit 26, in one pass.
 
@@ -184,7 +194,7 @@ def adoption_rates(
             targets[period.number] = None
     members = adoption_members(enrollment, pcp_assignments, providers, entities, claims, program.calendar, periods,
                                adoption.apm_non_primary_care_share_threshold, day)
-    return summarize_adoption(members, targets)
+    return summarize_adoption(members, targets, if_empty)
 
 
 def adoption_rate(program: Program, budget_period: int, *tables: ir.Table, day: SnapshotDay = "last") -> AdoptionResult:

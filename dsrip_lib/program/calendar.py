@@ -52,6 +52,11 @@ class DateRange(FrozenModel):
         return _first_of_months(self.start, self.end)
 
 
+def _month_end(day: dt.date) -> dt.date:
+    following = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return following - dt.timedelta(days=1)
+
+
 def lookback_window(as_of: dt.date, months: int) -> DateRange:
     """The ``months`` whole calendar months ending with the month of ``as_of``, up to ``as_of``.
 
@@ -74,6 +79,31 @@ class BudgetPeriod(DateRange):
 
     number: Annotated[int, Field(ge=0)]
     label: str
+    whole: DateRange | None = None  # set when the period is cut to the months the data covers
+
+    @property
+    def partial(self) -> bool:
+        """Whether this is a period cut to the months some data covers (:meth:`clipped`)."""
+        return self.whole is not None
+
+    def clipped(self, first_month: dt.date, last_month: dt.date) -> BudgetPeriod | None:
+        """The part of the period inside the months ``first_month``..``last_month`` (None if no overlap).
+
+        A partly covered period keeps its number, starts and ends on the covered months, is
+        labelled with them ("BP 2 (Jan-Jun 2019)") and records the whole period in ``whole``.
+        """
+        covered = DateRange(start=first_month.replace(day=1), end=_month_end(last_month))
+        start, end = max(self.start, covered.start), min(self.end, covered.end)
+        if start > end:
+            return None
+        if (start, end) == (self.start, self.end):
+            return self
+        if (start.year, start.month) == (end.year, end.month):
+            span = f"{start:%b %Y}"
+        else:
+            span = f"{start:%b}-{end:%b %Y}" if start.year == end.year else f"{start:%b %Y}-{end:%b %Y}"
+        whole = self.whole or DateRange(start=self.start, end=self.end)
+        return BudgetPeriod(number=self.number, label=f"{self.label} ({span})", start=start, end=end, whole=whole)
 
 
 class Quarter(NamedTuple):

@@ -20,14 +20,15 @@ from matplotlib.figure import Figure
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from dsrip_lib.accountability.adoption import AdoptionResult, adoption_rates
+from dsrip_lib.attribution.flows import aco_flow_summary, flow_matrix, flows
 from dsrip_lib.attribution.member_months import attributed_members, monthly_counts
 from dsrip_lib.attribution.plurality import TieBreak, check_tie_break
 from dsrip_lib.attribution.rules import SnapshotDay, monthly_attribution
 from dsrip_lib.errors import ParameterError
 from dsrip_lib.inputs.codes import ACO_ENTITY_TYPE
-from dsrip_lib.program import BudgetPeriod, Calendar
+from dsrip_lib.program import BudgetPeriod
 from dsrip_lib.publishing import charts
-from dsrip_lib.publishing.publisher import SUPPRESSED, plot_values
+from dsrip_lib.publishing.publisher import SUPPRESSED, Publisher, plot_values
 from dsrip_lib.reports.context import ReportContext, open_report
 
 class AttributionOptions(BaseModel):
@@ -40,7 +41,11 @@ class AttributionOptions(BaseModel):
         member-month to follow it: ``"last"`` (default) or ``"first"``.
     count_method
         ``"average"`` (mean monthly count over the budget period, default) or
-        ``"snapshot"`` (members attributed in the period's last month), 4.4.4.
+        ``"snapshot"`` (members attributed in the period's last month), Sec 4.4.4. Over a
+        period the data covers only in part, over (or in the last of) the months covered.
+    partial_periods
+        ``"include"`` (default) a budget period the data covers only in part, labelled
+        with its covered months, or ``"exclude"`` it from every table.
     plurality_as_of
         As-of date of the claims-plurality attribution; default the end of the
         last budget period with data.
@@ -49,13 +54,14 @@ class AttributionOptions(BaseModel):
     plurality_tie_break
         Order of tie-breaks after the visit count.
     flow_periods
-        The two budget periods the flows table compares; default the last two.
+        The two budget periods the flows table compares; default the last two with data.
     """
 
     model_config = ConfigDict(extra="forbid")
 
     assignment_snapshot_day: SnapshotDay = "last"
     count_method: Literal["snapshot", "average"] = "average"
+    partial_periods: Literal["include", "exclude"] = "include"
     plurality_as_of: dt.date | None = None
     plurality_lookback_months: int = Field(24, ge=1, le=120)
     plurality_tie_break: tuple[TieBreak, ...] = ("most_recent_visit", "provider_id")
@@ -74,7 +80,6 @@ class AttributionOptions(BaseModel):
             return check_tie_break(value)
         except ParameterError as exc:  # pydantic reports ValueErrors with the field's location
             raise ValueError(str(exc)) from None
-
 
     @field_validator("flow_periods")
     @classmethod
@@ -106,15 +111,20 @@ def aco_directory(entities: pd.DataFrame) -> pd.DataFrame:
     return acos.rename(columns={"entity_id": "aco_id", "aco_model": "model"}).reset_index(drop=True)
 
 
-def periods_in_data(periods: Sequence[BudgetPeriod], first_month: dt.date, last_month: dt.date) -> list[BudgetPeriod]:
+def periods_in_data(periods: Sequence[BudgetPeriod], first_month: dt.date,
+                    last_month: dt.date) -> list[BudgetPeriod]:
     """The budget periods overlapping the months the enrollment data covers, in calendar order.
+
+    A period the data covers only in part is cut to the covered months
+    (:meth:`~dsrip_lib.program.calendar.BudgetPeriod.clipped`), so that counts over it are
+    over the months the data has, and labelled with them.
 
     References
     ----------
     MassHealth DSRIP Protocol, Sec 4.4.4 (counts per ACO budget period).
     """
-    first, last = pd.Timestamp(first_month), pd.Timestamp(last_month)
-    return [p for p in periods if pd.Timestamp(p.start) <= last and pd.Timestamp(p.end) >= first]
+    covered = (p.clipped(first_month, last_month) for p in periods)
+    return [p for p in covered if p is not None]
 
 
 def with_names(table: pd.DataFrame, acos: pd.DataFrame) -> pd.DataFrame:
@@ -298,7 +308,8 @@ def plurality_agreement(plurality: pd.DataFrame, rule: pd.DataFrame) -> tuple[in
 def adoption_table(results: Sequence[AdoptionResult], labels: dict[int, str]) -> pd.DataFrame:
     """One row per budget period: ACO-eligible members, members per path, adopted, rate, target, result.
 
-    ``result`` is ``pass``, ``fail``, or ``n/a`` where Exhibit 26 sets no target.
+    ``result`` is ``pass``, ``fail``, ``n/a`` where Exhibit 26 sets no target, or
+    :data:`NO_ELIGIBLE` (and no rate) for a period without ACO-eligible members.
 
     References
     ----------
@@ -311,8 +322,17 @@ def adoption_table(results: Sequence[AdoptionResult], labels: dict[int, str]) ->
         "adopted": r.numerator,
         "rate": r.rate,
         "target": r.target,
-        "result": "n/a" if r.passed is None else ("pass" if r.passed else "fail"),
+        "result": _result(r),
     } for r in results])
+
+
+NO_ELIGIBLE = "no eligible members"
+
+
+def _result(r: AdoptionResult) -> str:
+    if r.denominator == 0:
+        return NO_ELIGIBLE
+    return "n/a" if r.passed is None else ("pass" if r.passed else "fail")
 
 
 # -- opening the report and the attribution every section uses ---------------------------------
@@ -357,8 +377,11 @@ def attribute(ctx: ReportContext[AttributionOptions]) -> Attribution:
     enrolled = data.table("enrollment").month
     span = enrolled.min().execute(), enrolled.max().execute()
     periods = periods_in_data(ctx.program.calendar.budget_periods("aco"), *span)
+    if opts.partial_periods == "exclude":
+        periods = [p for p in periods if not p.partial]
     if not periods:
-        raise ParameterError(f"enrollment months {span[0]}..{span[1]} overlap no ACO budget period of "
+        whole = " wholly" if opts.partial_periods == "exclude" else ""
+        raise ParameterError(f"enrollment months {span[0]}..{span[1]}{whole} cover no ACO budget period of "
                              f"program {ctx.program.name!r}")
     return Attribution(aco_directory(data.to_pandas("entities")), monthly, monthly_counts(monthly), periods)
 
@@ -370,15 +393,40 @@ COUNT_METHOD_WORDS = {
 }
 
 
-def flow_periods(opts: AttributionOptions, periods: Sequence[BudgetPeriod],
-                 calendar: Calendar) -> tuple[BudgetPeriod, BudgetPeriod]:
+def flow_periods(opts: AttributionOptions, periods: Sequence[BudgetPeriod]) -> tuple[BudgetPeriod, BudgetPeriod] | None:
     """The two budget periods the flows table compares: ``opts.flow_periods``, else the last two with data.
 
-    With one period of data, it is compared with itself.
+    None when the data covers a single budget period (:data:`FLOWS_NEED_TWO_PERIODS` says so
+    in the report); flows compare the last covered month of each.
+
+    Raises
+    ------
+    ParameterError
+        When ``opts.flow_periods`` names a period the data does not cover.
     """
-    numbers = opts.flow_periods or tuple(p.number for p in periods[-2:])
-    first, second = (numbers[0], numbers[-1])
-    return calendar.budget_period(first), calendar.budget_period(second)
+    by_number = {p.number: p for p in periods}
+    if opts.flow_periods is None:
+        return (periods[-2], periods[-1]) if len(periods) > 1 else None
+    missing = [n for n in opts.flow_periods if n not in by_number]
+    if missing:
+        raise ParameterError(f"options.attribution.flow_periods: the data covers no budget period {missing} "
+                             f"(it covers {sorted(by_number)})")
+    return by_number[opts.flow_periods[0]], by_number[opts.flow_periods[1]]
+
+
+FLOWS_NEED_TWO_PERIODS = ("**Flows between budget periods** are not shown: they compare two budget periods and "
+                          "the data covers only {label}.")
+
+
+def partial_note(periods: Sequence[BudgetPeriod]) -> str:
+    """A sentence naming the periods the data covers only in part, or "" when it covers every one whole."""
+    partial = [p for p in periods if p.partial]
+    if not partial:
+        return ""
+    named = ", ".join(f"{p.label.split(' (')[0]} ({p.start:%b %Y} to {p.end:%b %Y} of {p.whole.start:%b %Y} to "
+                      f"{p.whole.end:%b %Y})" for p in partial)
+    return (f" The data covers {named} only in part: counts there are over the months covered, and the "
+            f"period's label shows them.")
 
 
 def plurality_as_of(opts: AttributionOptions, periods: Sequence[BudgetPeriod]) -> dt.date:
@@ -386,11 +434,16 @@ def plurality_as_of(opts: AttributionOptions, periods: Sequence[BudgetPeriod]) -
     return opts.plurality_as_of or periods[-1].end
 
 
-def adoption_results(ctx: ReportContext[AttributionOptions], periods: Sequence[BudgetPeriod]) -> list[AdoptionResult]:
-    """The ACO/APM adoption rate of every budget period with data (Sec 5.2.1.1, Exhibit 26)."""
+def adoption_results(ctx: ReportContext[AttributionOptions],
+                     periods: Sequence[BudgetPeriod]) -> list[AdoptionResult]:
+    """The ACO/APM adoption rate of every budget period with data (Sec 5.2.1.1, Exhibit 26).
+
+    A period without ACO-eligible members comes back without a rate, for the table to say so.
+    """
     data = ctx.data
     tables = (data.table(n) for n in ("enrollment", "pcp_assignments", "providers", "entities", "claims"))
-    return adoption_rates(ctx.program, [p.number for p in periods], *tables, day=ctx.options.assignment_snapshot_day)
+    return adoption_rates(ctx.program, [p.number for p in periods], *tables,
+                          day=ctx.options.assignment_snapshot_day, if_empty="report")
 
 
 def adoption_tally(results: Sequence[AdoptionResult], labels: dict[int, str]) -> tuple[list[str], list[str]]:
@@ -433,6 +486,37 @@ def flows_chart(published_flows: pd.DataFrame, from_period: BudgetPeriod, to_per
     return fig, alt
 
 
+def publish_flows(pub: Publisher, ctx: ReportContext[AttributionOptions], att: Attribution) -> None:
+    """The flows section: the status matrix between two budget periods, its chart and the per-ACO flows.
+
+    With data covering one budget period it says why there is nothing to compare.
+    """
+    pair = flow_periods(ctx.options, att.periods)
+    if pair is None:
+        pub.text(FLOWS_NEED_TWO_PERIODS.format(label=att.periods[0].label))
+        return
+    p_from, p_to = pair
+    m_from, m_to = p_from.months[-1], p_to.months[-1]
+    flow = flows(ctx.data.table("enrollment"), att.monthly, m_from, m_to)
+    matrix = flow_matrix(flow)
+    pub.table("flows", matrix,
+              caption=f"Members by status in {m_from:%b %Y} (rows, last month of {p_from.label}) and "
+                      f"{m_to:%b %Y} (columns, last month of {p_to.label}); ACO (same) / ACO (other): an ACO "
+                      f"member in the same or another ACO; members enrolled in neither month are not counted",
+              counts=list(matrix.columns))
+    fig, alt = flows_chart(pub.published("flows"), p_from, p_to, m_from, m_to)
+    pub.figure(fig, "flows", alt=alt, caption=FLOWS_CHART_CAPTION)
+    per_aco = aco_flows_table(aco_flow_summary(flow), att.acos, m_from, m_to)
+    # additive structure, so that no suppressed count comes back by subtraction from a row or a column sum
+    pub.table("ACO flows", per_aco,
+              caption=f"Members per ACO in {m_from:%b %Y}, kept, lost (to another ACO or out of ACOs), gained "
+                      f"(from another ACO or from outside ACOs), and members in {m_to:%b %Y}",
+              counts=[c for c in per_aco.columns if c not in ("aco_id", "name")],
+              margins=aco_flow_margins(m_from, m_to),
+              column_totals=flow_column_totals(pub.published("flows"), m_from, m_to),
+              equal_sums=[("to other ACO", "from other ACO")])
+
+
 FLOWS_CHART_CAPTION = (f"Cells of 1-10 members are suppressed (marked {SUPPRESSED}); shares are of the members "
                        f"shown in the row, so that no suppressed cell can be worked back from them.")
 
@@ -440,10 +524,17 @@ FLOWS_CHART_CAPTION = (f"Cells of 1-10 members are suppressed (marked {SUPPRESSE
 def adoption_chart(published_adoption: pd.DataFrame) -> tuple[Figure, str]:
     """Adoption rate per budget period against its Exhibit 26 target, and its alt text."""
     adopt = plot_values(published_adoption)
-    fig = charts.rate_against_target(list(adopt.period), list(adopt.rate), list(adopt.target), list(adopt.result),
+    outcomes = [r if r in ("pass", "fail") else "n/a" for r in adopt.result]
+    fig = charts.rate_against_target(list(adopt.period), list(adopt.rate), list(adopt.target), outcomes,
                                      "ACO/APM adoption rate against the Exhibit 26 target", "ACO budget period",
                                      "Share of ACO-eligible members (%)", "Exhibit 26 target")
+
+    def described(a) -> str:
+        if a.result == NO_ELIGIBLE:
+            return f"{a.period} {NO_ELIGIBLE}"
+        shown = "suppressed" if pd.isna(a.rate) else f"{a.rate:.1%}"
+        return f"{a.period} {shown}" + ("" if a.result == "n/a" else f" vs {a.target:.0%} ({a.result})")
+
     alt = "Bar chart of the adoption rate per budget period with the target as a marker: " + "; ".join(
-        f"{a.period} " + ("suppressed" if pd.isna(a.rate) else f"{a.rate:.1%}")
-        + ("" if a.result == "n/a" else f" vs {a.target:.0%} ({a.result})") for a in adopt.itertuples())
+        described(a) for a in adopt.itertuples())
     return fig, alt

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
 from dsrip_lib.reports import attribution as ar
 from dsrip_lib.accountability.adoption import AdoptionResult
+from dsrip_lib.program import BudgetPeriod
 from dsrip_lib.publishing.publisher import plot_values, suppress_small_cells
 
 ACOS = pd.DataFrame({"aco_id": ["A1", "C1"], "name": ["Alpha", "Charlie"], "model": ["A", "C"]})
@@ -18,7 +18,8 @@ BP = {1: "BP 1", 2: "BP 2"}
 
 
 def _period(number, start, end):
-    return SimpleNamespace(number=number, start=dt.date.fromisoformat(start), end=dt.date.fromisoformat(end))
+    return BudgetPeriod(number=number, label=f"BP {number}", start=dt.date.fromisoformat(start),
+                        end=dt.date.fromisoformat(end))
 
 
 def _counts(rows):
@@ -42,6 +43,13 @@ def test_periods_in_data_keeps_overlapping_periods_only():
                _period(2, "2019-01-01", "2019-12-31")]
     kept = ar.periods_in_data(periods, dt.date(2017, 12, 1), dt.date(2018, 3, 1))
     assert [p.number for p in kept] == [0, 1]
+    # both are covered in part: cut to the covered months, labelled with them, the whole period kept
+    assert [(p.start, p.end, p.label, p.partial) for p in kept] == [
+        (dt.date(2017, 12, 1), dt.date(2017, 12, 31), "BP 0 (Dec 2017)", True),
+        (dt.date(2018, 1, 1), dt.date(2018, 3, 31), "BP 1 (Jan-Mar 2018)", True)]
+    assert kept[1].whole.end == dt.date(2018, 12, 31)
+    whole = ar.periods_in_data(periods, dt.date(2017, 1, 1), dt.date(2019, 12, 1))
+    assert whole == periods and not any(p.partial for p in whole)
 
 
 def test_per_period_wide_fills_a_missing_period_with_zero_and_names_acos():
