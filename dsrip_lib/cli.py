@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from dsrip_lib.credentials import mask
 from dsrip_lib.errors import DsripError
 
 
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             for path in run_all(args.params, dict(args.overrides)):
                 print(f"report written to {path}")
     except DsripError as exc:
-        print(f"dsrip {args.command}: {exc}", file=sys.stderr)
+        print(f"dsrip {args.command}: {mask(exc)}", file=sys.stderr)
         return 2
     return 0
 

@@ -13,7 +13,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from dsrip_lib.credentials import mask
 from dsrip_lib.errors import ParameterError
+
 
 def params_dir() -> Path:
     """The first ``params/`` directory found walking up from this package (the checkout's)."""
@@ -69,7 +71,8 @@ def read_mapping(path: str | Path, what: str) -> dict[str, Any]:
 def describe_errors(source: str, what: str, error: ValidationError, prefix: tuple = ()) -> str:
     """A pydantic error as a message: ``source: invalid <what>`` and one line per problem with its key path.
 
-    A string field given a number or a boolean gets a hint about YAML quoting.
+    A string field given a number or a boolean gets a hint about YAML quoting; credentials
+    in a quoted value are masked.
     """
     lines = [f"{source}: invalid {what} ({error.error_count()} problem{'s' * (error.error_count() != 1)})"]
     for problem in error.errors():
@@ -80,4 +83,4 @@ def describe_errors(source: str, what: str, error: ValidationError, prefix: tupl
         if problem["type"] == "string_type" and isinstance(problem.get("input"), (int, float, bool)):
             line += " (quote it in YAML: 01060 reads as 1060 and yes as true)"
         lines.append(line)
-    return "\n".join(lines)
+    return mask("\n".join(lines))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+
 from dsrip_lib.exact import exact
 
 WHOLES = (5, 7, 100, 1_000, 12_345, 10**9 + 7)  # divisible by typical thresholds' denominators, and not

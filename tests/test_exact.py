@@ -7,8 +7,8 @@ from fractions import Fraction
 import ibis
 import pandas as pd
 import pytest
-
 from boundaries import check_boundary
+
 from dsrip_lib.exact import above, at_least, cents, exact, share_above
 
 

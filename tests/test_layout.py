@@ -16,6 +16,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "dsrip_lib"
 LAYERS = (
     "errors",          # the exception hierarchy
+    "credentials",     # secrets kept out of parameters, notebooks and messages
     "params",          # finding params/, reading YAML, explaining pydantic errors
     "exact",           # exact pass/fail comparisons against thresholds
     "program",         # the protocol as data

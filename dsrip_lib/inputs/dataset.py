@@ -22,10 +22,11 @@ import ibis
 import pandas as pd
 from ibis.backends import BaseBackend
 
+from dsrip_lib.credentials import mask, with_password
+from dsrip_lib.errors import InputValidationError, ParameterError
 from dsrip_lib.inputs.files import locate, read_csv, table_files
 from dsrip_lib.inputs.tables import ProgramArg, tables
 from dsrip_lib.inputs.validation import validate_dir
-from dsrip_lib.errors import InputValidationError, ParameterError
 
 
 def connect(backend: str | BaseBackend = "duckdb") -> BaseBackend:
@@ -35,7 +36,10 @@ def connect(backend: str | BaseBackend = "duckdb") -> BaseBackend:
     if backend == "duckdb":
         return ibis.duckdb.connect()
     if "://" in backend:
-        return ibis.connect(backend)
+        try:  # the password is added here, from the environment, and exists nowhere else
+            return ibis.connect(with_password(backend))
+        except Exception as exc:  # a driver's message may quote the URL it was given
+            raise ParameterError(f"backend {mask(backend)}: cannot connect: {mask(exc)}") from None
     raise ParameterError(f"backend {backend!r}: expected 'duckdb', an Ibis connection URL "
                          "(e.g. 'duckdb:///path/file.ddb') or an Ibis backend object")
 

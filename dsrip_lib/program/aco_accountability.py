@@ -14,6 +14,7 @@ from pydantic import ConfigDict, Field, RootModel, model_validator
 
 from dsrip_lib.program.values import ByPeriod, Fraction, FrozenModel, check_weights_per_period, nondecreasing, stated_in
 
+
 class QualityDomain(FrozenModel):
     """One ACO quality domain and its weight by budget period (Exhibit 32)."""
 

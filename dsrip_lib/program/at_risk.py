@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dsrip_lib.errors import ParameterError
 from dsrip_lib.program.values import ByPeriod, Fraction, FrozenModel
 
+
 class AtRisk(FrozenModel):
     """Share of funds withheld at risk by budget period.
 

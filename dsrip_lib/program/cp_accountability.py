@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 
 from dsrip_lib.program.values import EPS, Fraction, FrozenModel
 
+
 class CpAccountability(FrozenModel):
     """CP and CSA accountability to the State.
 

@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 
 from dsrip_lib.program.values import EPS, AmountTable, Fraction, FrozenModel, NonNegative
 
+
 class PublishedShares(FrozenModel):
     precision: Annotated[float, Field(gt=0)]
     shares: dict[str, Fraction]

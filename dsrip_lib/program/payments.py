@@ -25,6 +25,7 @@ from dsrip_lib.program.values import (
     RangeByPeriod,
 )
 
+
 class Mechanism(StrEnum):
     """How a funding sub-stream is held accountable (Exhibits 19 and 21)."""
 

@@ -24,6 +24,7 @@ from dsrip_lib.program.values import (
     stated_in,
 )
 
+
 class ExpenditureAuthority(FrozenModel):
     """One column of Exhibit 24: expenditure authority of one or more budget periods."""
 

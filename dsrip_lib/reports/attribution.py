@@ -31,6 +31,7 @@ from dsrip_lib.publishing import charts
 from dsrip_lib.publishing.publisher import SUPPRESSED, Publisher, plot_values
 from dsrip_lib.reports.context import ReportContext, open_report
 
+
 class AttributionOptions(BaseModel):
     """Options of the attribution report (validated on entry; unknown keys rejected).
 

@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import json
 import platform
-import re
 import subprocess
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 
+from dsrip_lib.credentials import mask
 from dsrip_lib.run.parameters import RunParams
 
 MANIFEST_FILE = "manifest.json"
@@ -64,11 +64,6 @@ def _versions() -> dict[str, str | None]:
     return versions
 
 
-def _redact(url: str) -> str:
-    """A connection URL without its password (``user:***@host``)."""
-    return re.sub(r"(://[^:/@]+:)[^@/]*@", r"\1***@", url)
-
-
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -96,7 +91,7 @@ def report_record(
         "notebook": _display_path(notebook, root),
         "parameters": {
             **{k: v for k, v in parameters.items() if k != "output_dir"},
-            "backend": _redact(parameters["backend"]),
+            "backend": mask(parameters["backend"]),
         },
         "start": run.get("start_time"),
         "end": run.get("end_time"),
@@ -131,7 +126,7 @@ class RunRecord:
         return cls(
             {
                 "run_id": params.run_id,
-                "parameters": {**params.model_dump(mode="json"), "backend": _redact(params.backend)},
+                "parameters": {**params.model_dump(mode="json"), "backend": mask(params.backend)},
                 "data_dir": _display_path(params.data_dir, root),
                 "program": _display_path(params.program_file(), root),
                 "validation": validation,

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from dsrip_lib.credentials import PASSWORD_ENV, inline_secrets
 from dsrip_lib.errors import ParameterError
 from dsrip_lib.params import describe_errors, params_dir, read_mapping
 from dsrip_lib.program import DEFAULT_PROGRAM, program_path
@@ -37,6 +38,17 @@ class RunParams(BaseModel):
     reports_dir: Path = Path("reports")
     execution_timeout: int = Field(600, gt=0, description="seconds one cell may run")
     max_workers: int = Field(2, ge=1, description="reports executed at once (each in its own process)")
+
+    @field_validator("backend")
+    @classmethod
+    def _no_inline_secret(cls, value: str) -> str:
+        found = inline_secrets(value)
+        if found:
+            raise ValueError(
+                f"the backend URL carries a secret ({', '.join(found)}), which would be written into the executed "
+                f"notebook; remove it and set ${PASSWORD_ENV} (or use the engine's own credential file): see "
+                "docs/running_reports.md, Credentials")
+        return value
 
     @field_validator("reports", mode="before")
     @classmethod

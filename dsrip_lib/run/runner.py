@@ -21,12 +21,11 @@ from pathlib import Path
 
 import nbformat
 
-from dsrip_lib.run import export
-from dsrip_lib.run import manifest
-from dsrip_lib.run import registry
+from dsrip_lib.credentials import mask
 from dsrip_lib.errors import ParameterError, ReportError
 from dsrip_lib.inputs.validation import validate_dir
 from dsrip_lib.publishing.publisher import read_published
+from dsrip_lib.run import export, manifest, registry
 from dsrip_lib.run.parameters import RunParams, load_run_params
 
 KERNEL_NAME = "dsrip"
@@ -235,7 +234,7 @@ def _execute_and_export(job: _Job) -> dict:
         problem = f"timed out after {job.timeout} s (execution_timeout)"
         raise ReportError(_describe_failure(job, _source_index(job.notebook, index), source, problem)) from None
     except DeadKernelError as exc:
-        raise ReportError(f"report {job.name}: the kernel died: {exc}") from None
+        raise ReportError(mask(f"report {job.name}: the kernel died: {exc}")) from None
 
     nb = nbformat.read(executed, as_version=4)
     _stabilise(nb, job.final / executed.name)
@@ -291,7 +290,7 @@ def _describe_failure(job: _Job, index: int | None, source: str, problem: str) -
     lines = source.strip().splitlines()
     excerpt = "\n".join(f"    {line}" for line in lines[:8]) + ("\n    ..." if len(lines) > 8 else "")
     where = f"cell {index} (counting from 0)" if index is not None else "a cell"
-    return (
+    return mask(
         f"report {job.name} ({job.notebook}): {where} failed: {problem}\n"
         f"{excerpt}\n"
         "no report directory was written"

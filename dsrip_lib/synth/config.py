@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from dsrip_lib.errors import ParameterError
 from dsrip_lib.inputs.codes import (
     ACO_ENTITY_TYPE,
     BH_CP_ENTITY_TYPE,
@@ -22,7 +23,6 @@ from dsrip_lib.inputs.codes import (
     LTSS_CP_ENTITY_TYPE,
     NOT_ACO_ELIGIBLE_GROUP,
 )
-from dsrip_lib.errors import ParameterError
 from dsrip_lib.params import read_mapping
 from dsrip_lib.program import Program, load_program
 

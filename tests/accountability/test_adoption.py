@@ -3,12 +3,12 @@
 import json
 
 import pytest
+from extracts import ENTITIES, PROVIDERS, assignments, enrollment, table
 
 from dsrip_lib.accountability.adoption import adoption_members, adoption_rate, adoption_rates
-from dsrip_lib.inputs.dataset import open_dataset
 from dsrip_lib.errors import InputValidationError
+from dsrip_lib.inputs.dataset import open_dataset
 from dsrip_lib.program import load_program
-from extracts import ENTITIES, PROVIDERS, assignments, enrollment, table
 
 PROGRAM = load_program()
 BP1 = PROGRAM.calendar.budget_period(1)

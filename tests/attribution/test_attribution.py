@@ -1,19 +1,18 @@
 """Attribution rules on hand-built tiny tables (protocol 4.4.4, CT PCMH method)."""
 
-import datetime as dt
 
-import ibis
 import pandas as pd
 import pytest
+from extracts import ENTITIES, PROVIDERS, D, assignments, enrollment, providers, table
 from pydantic import ValidationError
 
 from dsrip_lib.attribution.flows import aco_flow_summary, flow_matrix, flows
 from dsrip_lib.attribution.plurality import compare_with_plurality, plurality_attribution
 from dsrip_lib.attribution.rules import monthly_attribution
-from dsrip_lib.reports.attribution import AttributionOptions
 from dsrip_lib.errors import ParameterError
 from dsrip_lib.program import load_program
-from extracts import ENTITIES, PROVIDERS, D, assignments, enrollment, providers, table
+from dsrip_lib.reports.attribution import AttributionOptions
+
 CALENDAR = load_program().calendar
 
 

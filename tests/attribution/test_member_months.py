@@ -4,12 +4,12 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from extracts import ENTITIES, PROVIDERS, assignments, enrollment
 
+from dsrip_lib.attribution.member_months import attributed_members, member_months_by_period, monthly_counts
 from dsrip_lib.attribution.rules import monthly_attribution
 from dsrip_lib.errors import ParameterError
-from dsrip_lib.attribution.member_months import attributed_members, member_months_by_period, monthly_counts
 from dsrip_lib.program import load_program
-from extracts import ENTITIES, PROVIDERS, assignments, enrollment
 
 D = dt.date.fromisoformat
 

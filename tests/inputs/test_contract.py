@@ -12,13 +12,13 @@ import pandera.errors
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from extracts import valid_frames, write
 
+from dsrip_lib.errors import InputValidationError
 from dsrip_lib.inputs.files import locate
 from dsrip_lib.inputs.tables import Bounds, table_specs
 from dsrip_lib.inputs.validation import validate_dir, validate_table
-from dsrip_lib.errors import InputValidationError
 from dsrip_lib.program import load_program
-from extracts import valid_frames, write
 
 D = dt.date
 

@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 from extracts import valid_frames, write
 
-from dsrip_lib.inputs.dataset import open_dataset
 from dsrip_lib.errors import InputValidationError, ParameterError
+from dsrip_lib.inputs.dataset import open_dataset
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ import pytest  # noqa: E402
 from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from dsrip_lib.run import export
 from dsrip_lib.publishing import publisher as publish  # noqa: E402
 from dsrip_lib.publishing.publisher import SUPPRESSED, Publisher, read_published, suppress_small_cells  # noqa: E402
+from dsrip_lib.run import export
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dsrip_lib.attribution import flows as attr
-from dsrip_lib.reports import attribution as ar
-from dsrip_lib.publishing import suppression as sup
 from dsrip_lib.errors import ReportError
+from dsrip_lib.publishing import suppression as sup
 from dsrip_lib.publishing.publisher import SUPPRESSED, suppress_small_cells
+from dsrip_lib.reports import attribution as ar
 
 PARTS = ["a", "b", "c"]
 MARGIN = {"total": PARTS}

@@ -8,10 +8,10 @@ import math
 import pandas as pd
 import pytest
 
-from dsrip_lib.reports import attribution as ar
 from dsrip_lib.accountability.adoption import AdoptionResult
 from dsrip_lib.program import BudgetPeriod
 from dsrip_lib.publishing.publisher import plot_values, suppress_small_cells
+from dsrip_lib.reports import attribution as ar
 
 ACOS = pd.DataFrame({"aco_id": ["A1", "C1"], "name": ["Alpha", "Charlie"], "model": ["A", "C"]})
 BP = {1: "BP 1", 2: "BP 2"}

@@ -23,12 +23,11 @@ import pytest
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from dsrip_lib.run import manifest
-from dsrip_lib.run import registry as reports
-from dsrip_lib.run import runner
 from dsrip_lib.errors import ParameterError, ReportError
-from dsrip_lib.run.export import external_resources
 from dsrip_lib.publishing.publisher import SUPPRESSED, SUPPRESSION_NOTE
+from dsrip_lib.run import manifest, runner
+from dsrip_lib.run import registry as reports
+from dsrip_lib.run.export import external_resources
 from dsrip_lib.run.parameters import load_run_params
 
 REPO = Path(__file__).resolve().parents[2]
@@ -142,11 +141,6 @@ def test_default_run_file_is_valid(registry):
     from dsrip_lib.run.parameters import RunParams
 
     RunParams.model_validate(raw)  # the data directory need not exist yet (make report creates it)
-
-
-def test_manifest_never_records_a_backend_password():
-    assert manifest._redact("postgres://analyst:s3cret@warehouse/medicaid") == "postgres://analyst:***@warehouse/medicaid"
-    assert manifest._redact("duckdb:///data/state.ddb") == "duckdb:///data/state.ddb"
 
 
 # --- failures leave nothing -----------------------------------------------------------

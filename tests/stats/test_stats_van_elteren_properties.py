@@ -8,8 +8,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from scipy import stats
-from statsmodels.stats.contingency_tables import StratifiedTable
 from stats_oracle import tables
+from statsmodels.stats.contingency_tables import StratifiedTable
 
 from dsrip_lib.stats import cmh_mean_score, van_elteren
 

@@ -12,9 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from dsrip_lib.errors import ParameterError
 from dsrip_lib.inputs.tables import Bounds, table_specs
 from dsrip_lib.inputs.validation import validate_dir
-from dsrip_lib.errors import ParameterError
 from dsrip_lib.program import load_program
 from dsrip_lib.synth import config as synth_config
 from dsrip_lib.synth import generate
