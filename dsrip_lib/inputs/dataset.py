@@ -4,7 +4,7 @@ Claims-scale steps are Ibis expressions over ``Dataset.table(name)``, so the sam
 DuckDB, or on another Ibis backend that can read the files:
 
 * ``backend="duckdb"`` (default): a fresh in-process DuckDB (``ibis.duckdb.connect()``);
-* an Ibis connection URL, e.g. ``"duckdb:///work/cache.ddb"`` or ``"pyspark://"``
+* an Ibis connection URL, e.g. ``"duckdb:///srv/dsrip/cache.ddb"`` or ``"pyspark://"``
   (``ibis.connect(url)``; the backend must implement ``read_parquet``);
 * an Ibis backend object you connected yourself (e.g. ``ibis.pyspark.connect(session)``).
 

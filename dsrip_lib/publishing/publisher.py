@@ -28,6 +28,7 @@ import numbers
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -41,6 +42,7 @@ SUPPRESSION_NOTE = (f"{SUPPRESSED}: suppressed (CMS cell size policy): a count o
                     f"that would reveal one by subtraction; {WITHHELD}: a share, rate or total computed from "
                     "a suppressed count.")
 INDEX_FILE = "published.json"
+COUNT_FORMAT = "{:,.0f}"  # counts (and averages of counts) show whole, with thousands separators
 WIDE_TABLE_COLUMNS = 7  # wider tables are laid out to the page width in print (template CSS)
 IDENTIFIER_COLUMNS = frozenset({"member_id"})  # member-level identifiers are never published
 
@@ -197,6 +199,7 @@ class Publisher:
     """
 
     output_dir: str | Path | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # code name -> the header a reader sees
     figure_dpi: int = 110
     _tables: list[dict] = field(default_factory=list, init=False, repr=False)
     _values: dict[str, dict] = field(default_factory=dict, init=False, repr=False)
@@ -214,6 +217,7 @@ class Publisher:
         caption: str,
         counts: list[str] = (),
         formats: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
         **suppression,
     ) -> None:
         """Display a table and record it as sheet ``name`` of the workbook.
@@ -229,7 +233,13 @@ class Publisher:
         counts
             Columns holding counts of people or events: small cells are suppressed.
         formats
-            Display format per column (``{"rate": "{:.1%}"}``); the workbook keeps the values.
+            Display format per column (``{"rate": "{:.1%}"}``); the workbook keeps the values
+            and shows them in the matching number format.
+        headers
+            Plain-word headers for code-named columns, over the publisher's own ``headers``.
+            Readers see these in the HTML, PDF and workbook; ``published(name)`` and the
+            values keep the code names. A header that is still a code name (with ``_``) is
+            refused.
         **suppression
             ``derived``, ``margins``, ``total_row``, ``column_totals``, ``equal_sums``,
             ``parts_elsewhere``: columns withheld with the counts they are computed from,
@@ -249,13 +259,23 @@ class Publisher:
         published = suppress_small_cells(df, list(counts), name=name, **suppression)
         if published.isin([SUPPRESSED, WITHHELD]).any().any():
             caption = f"{caption.rstrip('.')}. {SUPPRESSION_NOTE}"
-        table_html = _table_html(published, caption, formats or {}, [*counts, *(suppression.get("derived") or {})])
+        words = {**self.headers, **(headers or {})}
+        shown = published.rename(columns=lambda col: words.get(str(col), str(col)))
+        code_names = [str(col) for col in shown.columns if "_" in str(col)]
+        if code_names:
+            raise ValueError(f"table {name!r}: header(s) {code_names} are code names; give them plain words "
+                             "in headers=")
+        numeric = [*counts, *(suppression.get("derived") or {})]
+        shown_formats = {words.get(col, col): fmt for col, fmt in (formats or {}).items()}
+        shown_formats |= {words.get(col, col): COUNT_FORMAT for col in counts if col not in (formats or {})}
+        table_html = _table_html(shown, caption, shown_formats, [words.get(col, col) for col in numeric])
         self._display({"text/html": table_html, "text/plain": caption})
         self._published[name] = published
         if self.output_dir is not None:
             path = self.output_dir / "tables" / f"{name}.pkl"
-            published.to_pickle(path)
-            self._tables.append({"name": name, "caption": caption, "file": str(path.relative_to(self.output_dir))})
+            shown.to_pickle(path)
+            self._tables.append({"name": name, "caption": caption, "formats": shown_formats,
+                                 "file": str(path.relative_to(self.output_dir))})
             self._save_index()
 
     def published(self, name: str) -> pd.DataFrame:
@@ -317,11 +337,21 @@ class Publisher:
         (self.output_dir / INDEX_FILE).write_text(text, encoding="utf-8")
 
 
-def read_published(output_dir: Path) -> tuple[list[tuple[str, str, pd.DataFrame]], dict[str, dict]]:
-    """The tables ``(name, caption, frame)`` and values a notebook published into ``output_dir``."""
+class PublishedTable(NamedTuple):
+    """A table as readers see it: sheet name, caption, the frame with plain-word headers, display formats."""
+
+    name: str
+    caption: str
+    frame: pd.DataFrame
+    formats: dict[str, str]
+
+
+def read_published(output_dir: Path) -> tuple[list[PublishedTable], dict[str, dict]]:
+    """The tables and values a notebook published into ``output_dir``."""
     index_file = Path(output_dir) / INDEX_FILE
     if not index_file.exists():
         return [], {}
     index = json.loads(index_file.read_text(encoding="utf-8"))
-    tables = [(t["name"], t["caption"], pd.read_pickle(Path(output_dir) / t["file"])) for t in index["tables"]]
+    tables = [PublishedTable(t["name"], t["caption"], pd.read_pickle(Path(output_dir) / t["file"]), t["formats"])
+              for t in index["tables"]]
     return tables, index["values"]

@@ -91,6 +91,22 @@ class AttributionOptions(BaseModel):
 
 
 ACO_COLUMNS = ["aco_id", "name", "model"]
+# what readers see for the code-named columns of the report's tables (values keep the code names)
+HEADERS = {
+    "aco_id": "ACO",
+    "name": "ACO name",
+    "model": "Model",
+    "members": "Attributed members",
+    "chc_members": "Attributed to CHC PCPs",
+    "chc_share": "CHC share",
+    "period": "Budget period",
+    "from": "Status in the first month",
+    "plurality": "By claims plurality",
+    "enrollment_or_pcp": "By enrollment or PCP assignment",
+    "agree": "Both give this ACO",
+    "table": "Table",
+    "rows": "Rows",
+}
 ADOPTION_PATHS = {"path_aco": "via ACO", "path_apm_pcp": "via APM PCP", "path_apm_spending": "via APM spending"}
 FLOW_LABELS = {  # members_before and members_after are labelled with their months
     "kept": "kept",
@@ -339,7 +355,7 @@ def _result(r: AdoptionResult) -> str:
 # -- opening the report and the attribution every section uses ---------------------------------
 def open_attribution_report(**parameters) -> ReportContext[AttributionOptions]:
     """The report's context from the notebook's parameters (``registry.NOTEBOOK_PARAMETERS``)."""
-    return open_report(AttributionOptions, **parameters)
+    return open_report(AttributionOptions, headers=HEADERS, **parameters)
 
 
 @dataclass(frozen=True)

@@ -29,12 +29,14 @@ class ReportContext(Generic[Options]):
 
 def open_report(options_model: type[Options], *, program: str, data_dir: str | Path, backend: str = "duckdb",
                 options: dict[str, Any] | None = None, output_dir: str | Path | None = None,
-                data_validated: bool = False, **unexpected: Any) -> ReportContext[Options]:
+                data_validated: bool = False, headers: dict[str, str] | None = None,
+                **unexpected: Any) -> ReportContext[Options]:
     """Open what a report notebook needs from its parameters cell (``registry.NOTEBOOK_PARAMETERS``).
 
     The dataset's tables are read with the run's program, so the contract's bounds are that
     program's. ``data_validated`` is True when the runner has already checked the directory
-    once for the whole run; a notebook run by hand checks it here.
+    once for the whole run; a notebook run by hand checks it here. ``headers`` is the report's
+    vocabulary of plain-word column headers, given to its publisher.
 
     Raises
     ------
@@ -51,4 +53,4 @@ def open_report(options_model: type[Options], *, program: str, data_dir: str | P
         raise ParameterError(describe_errors("report", "options", exc, prefix=("options",))) from None
     prog = load_program(program)
     data = open_dataset(data_dir, backend=backend, validate=not data_validated, program=prog)
-    return ReportContext(prog, data, opts, Publisher(output_dir))
+    return ReportContext(prog, data, opts, Publisher(output_dir, headers=dict(headers or {})))

@@ -25,6 +25,7 @@ FIXED_STAMP = (1980, 1, 1, 0, 0, 0)
 FIXED_EPOCH = 315532800
 _FIXED_W3CDTF = "1980-01-01T00:00:00Z"
 _CSS_URL = re.compile(r"""(?:url\(\s*['"]?|@import\s+['"])\s*((?:https?:)?//[^'")\s]+)""", re.IGNORECASE)
+_PY_FORMAT = re.compile(r"^(?P<prefix>[^{}]*)\{:(?P<comma>,?)(?:\.(?P<digits>\d+))?(?P<kind>[f%])\}(?P<suffix>[^{}]*)$")
 _LOADING_ATTRS = {"src", "href", "data", "poster", "srcset", "xlink:href"}
 
 
@@ -142,11 +143,26 @@ def _deterministic_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def write_workbook(tables: list[tuple[str, str, pd.DataFrame]], path: Path) -> None:
-    """One sheet per published table: caption in A1, header in row 3, values below.
+def excel_number_format(fmt: str) -> str | None:
+    """The spreadsheet number format of a display format: ``{:.1%}`` -> ``0.0%``, ``${:,.2f}`` -> ``$#,##0.00``.
 
-    Suppressed cells are the text ``"*"``; other cells keep their type. Byte-identical
-    for identical tables.
+    None for a format without a spreadsheet equivalent (the cell then shows the value as stored).
+    """
+    match = _PY_FORMAT.match(fmt)
+    if not match:
+        return None
+    digits = int(match["digits"] or 0)
+    number = ("#,##0" if match["comma"] else "0") + ("." + "0" * digits if digits else "")
+    return f'{match["prefix"]}{number}{"%" if match["kind"] == "%" else ""}{match["suffix"]}'
+
+
+def write_workbook(tables: list, path: Path, source: str = "") -> None:
+    """One sheet per published table: caption in A1, ``source`` in A2, header in row 3, values below.
+
+    ``tables`` are :class:`~dsrip_lib.publishing.publisher.PublishedTable`. Header rows are
+    frozen; numeric cells get the number format of the table's display format (rates as
+    percentages, counts with thousands separators, money in dollars). Suppressed cells are the
+    text ``"*"``; other cells keep their type. Byte-identical for identical tables.
     """
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -155,16 +171,22 @@ def write_workbook(tables: list[tuple[str, str, pd.DataFrame]], path: Path) -> N
     workbook.remove(workbook.active)
     if not tables:
         workbook.create_sheet("no tables")["A1"] = "This report published no tables."
-    for name, caption, frame in tables:
+    for name, caption, frame, formats in tables:
         sheet = workbook.create_sheet(name)
         sheet["A1"] = caption
         sheet["A1"].font = Font(bold=True)
-        sheet.append([])
+        sheet.append([f"Source: {source}" if source else None])
         sheet.append([str(col) for col in frame.columns])
         for cell in sheet[3]:
             cell.font = Font(bold=True)
         for row in frame.itertuples(index=False):
             sheet.append([_excel_value(v) for v in row])
+        for idx, col in enumerate(frame.columns, start=1):
+            number_format = excel_number_format(formats.get(str(col), ""))
+            if number_format:
+                for (cell,) in sheet.iter_rows(min_row=4, min_col=idx, max_col=idx):
+                    if isinstance(cell.value, (int, float)):
+                        cell.number_format = number_format
         sheet.freeze_panes = "A4"
         for idx, col in enumerate(frame.columns, start=1):
             width = max([len(str(col))] + [len(str(v)) for v in frame[col].head(200)])

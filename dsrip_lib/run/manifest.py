@@ -122,14 +122,16 @@ class RunRecord:
             return {"path": _display_path(path, root), "sha256": sha256(path), "bytes": Path(path).stat().st_size}
 
         data = [entry(path) for path in data_inputs]
+        data_dir = _display_path(params.data_dir, root)
         combined = json.dumps([(item["path"], item["sha256"]) for item in data])
         return cls(
             {
                 "run_id": params.run_id,
                 "parameters": {**params.model_dump(mode="json"), "backend": mask(params.backend)},
-                "data_dir": _display_path(params.data_dir, root),
+                "data_dir": data_dir,
                 "program": _display_path(params.program_file(), root),
-                "validation": validation,
+                "validation": validation and {  # the summary names the data directory as the footer does
+                    **validation, "summary": validation["summary"].replace(str(params.data_dir), data_dir)},
                 "inputs": data + [entry(path) for path in dict.fromkeys(code_inputs)],
                 "data_fingerprint": hashlib.sha256(combined.encode()).hexdigest(),
                 "packages": _versions(),

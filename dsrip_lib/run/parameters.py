@@ -31,7 +31,7 @@ class RunParams(BaseModel):
     run_id: SafeName
     program: str = DEFAULT_PROGRAM
     data_dir: Path
-    # as dsrip_lib.dataset.connect accepts: in-process DuckDB or an Ibis connection URL
+    # as dsrip_lib.inputs.dataset.connect accepts: in-process DuckDB or an Ibis connection URL
     backend: str = Field("duckdb", pattern=r"^(duckdb|[a-z][a-z0-9+.-]*://\S*)$")
     reports: list[SafeName] | None = None
     options: dict[str, dict[str, Any]] = {}

@@ -75,7 +75,7 @@ def run_all(params_file: str | Path, overrides: dict[str, str] | None = None) ->
     params, root = load_run_params(params_file, overrides)
     names = params.selected_reports()
     if not names:
-        raise ParameterError(f"{params_file}: no reports to run (none registered in dsrip_lib/reports.py)")
+        raise ParameterError(f"{params_file}: no reports to run (none registered in dsrip_lib/run/registry.py)")
     reports = [_Report(n, root / registry.REPORTS[n].notebook, registry.REPORTS[n].contract_data) for n in names]
     return _run(params, Path(params_file), root, reports)
 
@@ -247,7 +247,7 @@ def _execute_and_export(job: _Job) -> dict:
     except ValueError as exc:
         raise ReportError(f"report {job.name}: {exc}") from None
     tables, values = read_published(sidecars)
-    export.write_workbook(tables, job.staging / f"{job.name}.xlsx")
+    export.write_workbook(tables, job.staging / f"{job.name}.xlsx", job.provenance)
     export.write_results(values, job.staging / f"{job.name}.results.json")
     shutil.rmtree(sidecars, ignore_errors=True)
     return manifest.report_record(job.notebook, job.root, nb, job.parameters, job.staging, job.name)

@@ -1,7 +1,7 @@
 """What the generator knows by construction: ACO/APM adoption per budget period, written to truth.json.
 
 The adoption rate here is computed from the generator's own month-by-month arrays, independently
-of ``dsrip_lib.attribution``/``dsrip_lib.adoption``, so that those can be tested against it.
+of ``dsrip_lib.attribution``/``dsrip_lib.accountability.adoption``, so that those can be tested against it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The MassHealth program definition against the protocol's exhibits, and its validation.
 
-Every expected number is read from /work/shared/reference/masshealth_dsrip_protocol.txt
-(line numbers cited), never from the YAML. Discrepancies D1-D10 are in
+Every expected number is read from the MassHealth DSRIP Protocols published text
+(line numbers of its plain-text edition cited), never from the YAML. Discrepancies D1-D10 are in
 docs/protocol_discrepancies.md.
 """
 

@@ -18,7 +18,13 @@ from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from dsrip_lib.publishing import publisher as publish  # noqa: E402
-from dsrip_lib.publishing.publisher import SUPPRESSED, Publisher, read_published, suppress_small_cells  # noqa: E402
+from dsrip_lib.publishing.publisher import (  # noqa: E402
+    SUPPRESSED,
+    PublishedTable,
+    Publisher,
+    read_published,
+    suppress_small_cells,
+)
 from dsrip_lib.run import export
 
 
@@ -56,9 +62,9 @@ def test_fractional_counts_below_eleven_are_suppressed_and_negatives_refused():
 
 
 def test_table_displays_and_records_the_suppressed_table(tmp_path, shown):
-    pub = Publisher(tmp_path)
+    pub = Publisher(tmp_path, headers={"aco_id": "ACO"})
     df = pd.DataFrame({"aco_id": ["01060", "02108"], "members": [4, 1234], "pmpm": [512.25, 498.0]})
-    pub.table("by aco", df, caption="Members by ACO", counts=["members"])
+    pub.table("by aco", df, caption="Members by ACO", counts=["members"], headers={"pmpm": "PMPM ($)"})
 
     html = shown[0]["text/html"]
     assert f"<caption>Members by ACO. {publish.SUPPRESSION_NOTE}</caption>" in html  # the marker explained
@@ -70,10 +76,19 @@ def test_table_displays_and_records_the_suppressed_table(tmp_path, shown):
 
     tables, values = read_published(tmp_path)
     assert values == {}
-    [(name, caption, frame)] = tables
+    [(name, caption, frame, formats)] = tables
     assert (name, caption) == ("by aco", f"Members by ACO. {publish.SUPPRESSION_NOTE}")
+    assert list(frame.columns) == ["ACO", "members", "PMPM ($)"]  # the headers readers see
     assert frame["members"].tolist() == [SUPPRESSED, 1234]
-    assert frame["pmpm"].tolist() == [512.25, 498.0]
+    assert frame["PMPM ($)"].tolist() == [512.25, 498.0]
+    assert formats == {"members": publish.COUNT_FORMAT}  # counts are formatted as counts
+    assert list(pub.published("by aco").columns) == ["aco_id", "members", "pmpm"]  # values keep code names
+
+
+def test_a_header_left_as_a_code_name_is_refused(tmp_path, shown):
+    with pytest.raises(ValueError, match=r"\['chc_share'\] are code names"):
+        Publisher(tmp_path).table("t", pd.DataFrame({"chc_share": [0.5]}), caption="x")
+    assert shown == []
 
 
 def test_table_refuses_member_identifiers_and_bad_sheet_names(tmp_path, shown):
@@ -90,7 +105,7 @@ def test_named_index_becomes_a_column_and_row_numbers_are_dropped(tmp_path, show
     pub.table("named", pd.DataFrame({"n": [20, 30]}, index=pd.Index(["a", "b"], name="aco")), caption="x")
     filtered = pd.DataFrame({"n": [5, 20, 30]}).query("n > 10")  # index [1, 2]: row numbers, not data
     pub.table("filtered", filtered, caption="y")
-    (_, _, named), (_, _, unnamed) = read_published(tmp_path)[0]
+    (_, _, named, _), (_, _, unnamed, _) = read_published(tmp_path)[0]
     assert list(named.columns) == ["aco", "n"] and named["aco"].tolist() == ["a", "b"]
     assert list(unnamed.columns) == ["n"] and unnamed["n"].tolist() == [20, 30]
 
@@ -168,8 +183,10 @@ def test_figure_is_inline_png_with_alt_text_and_identical_on_rerun(shown):
 
 def test_workbook_is_deterministic_and_keeps_types(tmp_path):
     tables = [
-        ("counts", "Members by group", pd.DataFrame({"group": ["a", "b"], "members": [SUPPRESSED, 40]})),
-        ("money", "PMPM", pd.DataFrame({"pmpm": [1.5, float("nan")], "month": pd.to_datetime(["2018-01-01"] * 2)})),
+        PublishedTable("counts", "Members by group", pd.DataFrame({"group": ["a", "b"], "members": [SUPPRESSED, 40]}),
+                       {"members": "{:,.0f}"}),
+        PublishedTable("money", "PMPM", pd.DataFrame({"pmpm": [1.5, float("nan")],
+                                                      "month": pd.to_datetime(["2018-01-01"] * 2)}), {}),
     ]
     export.write_workbook(tables, tmp_path / "a.xlsx")
     export.write_workbook(tables, tmp_path / "b.xlsx")
@@ -186,6 +203,18 @@ def test_workbook_is_deterministic_and_keeps_types(tmp_path):
     money = list(book["money"].iter_rows(min_row=4, values_only=True))
     assert money[0][0] == 1.5 and money[1][0] is None  # NaN is an empty cell
     assert money[0][1].year == 2018
+    assert book["counts"].freeze_panes == "A4"  # caption, source and header stay in view
+
+
+def test_workbook_shows_rates_as_percentages_counts_and_money_in_their_formats(tmp_path):
+    frame = pd.DataFrame({"Members": [1200, SUPPRESSED], "Share": [0.125, 0.5], "PMPM": [512.5, 498.0]})
+    table = PublishedTable("t", "caption", frame, {"Members": "{:,.0f}", "Share": "{:.1%}", "PMPM": "${:,.2f}"})
+    export.write_workbook([table], tmp_path / "t.xlsx", source="dsrip 0.1.0, run r")
+    sheet = openpyxl.load_workbook(tmp_path / "t.xlsx")["t"]
+    assert sheet["A2"].value == "Source: dsrip 0.1.0, run r"
+    assert [sheet.cell(4, col).number_format for col in (1, 2, 3)] == ["#,##0", "0.0%", "$#,##0.00"]
+    assert sheet["A5"].value == SUPPRESSED and sheet["A5"].number_format == "General"  # the marker stays text
+    assert export.excel_number_format("{:,}") is None
 
 
 @pytest.mark.parametrize(
@@ -256,7 +285,7 @@ def test_derived_columns_must_come_from_declared_counts():
 
 
 def test_table_withholds_the_share_beside_a_suppressed_count(tmp_path, shown):
-    pub = Publisher(tmp_path)
+    pub = Publisher(tmp_path, headers={"chc_members": "CHC members", "chc_share": "CHC share"})
     df = pd.DataFrame({"aco": ["a", "b"], "members": [400, 900], "chc_members": [8, 300]})
     df["chc_share"] = df.chc_members / df.members
     pub.table("chc", df, caption="CHC", counts=["members", "chc_members"],
@@ -264,8 +293,9 @@ def test_table_withholds_the_share_beside_a_suppressed_count(tmp_path, shown):
     html = shown[0]["text/html"]
     assert f'<td class="num">{publish.WITHHELD}</td>' in html and "2.0%" not in html
     assert "33.3%" in html
-    [(_, _, frame)] = read_published(tmp_path)[0]
-    assert frame["chc_share"].tolist() == [publish.WITHHELD, 300 / 900]
+    [(_, _, frame, formats)] = read_published(tmp_path)[0]
+    assert frame["CHC share"].tolist() == [publish.WITHHELD, 300 / 900]
+    assert formats["CHC share"] == "{:.1%}"
 
 
 def test_published_gives_the_suppressed_frame_and_plot_values_blanks_it(shown):
@@ -290,7 +320,7 @@ def test_table_with_margins_shows_complementary_cells_as_suppressed_and_says_so(
     df = pd.DataFrame({"aco": ["a", "b"], "before": [120, 300], "kept": [112, 250], "lost": [8, 50]})
     pub.table("flows", df, caption="Flows", counts=["before", "kept", "lost"], margins={"before": ["kept", "lost"]})
     pub.table("plain", df, caption="Flows", counts=["before", "kept", "lost"])
-    [(_, caption, frame), (_, plain_caption, plain)] = read_published(tmp_path)[0]
+    [(_, caption, frame, _), (_, plain_caption, plain, _)] = read_published(tmp_path)[0]
     assert frame.loc[0].tolist() == ["a", 120, SUPPRESSED, SUPPRESSED]
     assert frame.loc[1].tolist() == ["b", 300, 250, 50]
     assert shown[0]["text/html"].count(f'<td class="num">{SUPPRESSED}</td>') == 2

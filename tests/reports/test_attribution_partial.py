@@ -65,7 +65,7 @@ def test_data_covering_one_budget_period(one_period, tmp_path, count_method):
         "</strong>", "")
     names = openpyxl.load_workbook(html.with_suffix(".xlsx")).sheetnames
     assert "flows" not in names and "ACO flows" not in names
-    assert list(sheet(html, "adoption")["period"]) == ["BP 1"]
+    assert list(sheet(html, "adoption")["Budget period"]) == ["BP 1"]
     assert "adoption_rate_bp1" in json.loads(html.with_suffix(".results.json").read_text())
 
 
@@ -73,7 +73,7 @@ def test_data_covering_one_budget_period(one_period, tmp_path, count_method):
 @pytest.mark.parametrize("count_method", ["average", "snapshot"])
 def test_data_ending_mid_period_counts_over_the_covered_months(mid_period, tmp_path, count_method):
     html = run(mid_period, tmp_path, count_method)
-    members = sheet(html, "attributed members").set_index("aco_id")
+    members = sheet(html, "attributed members").set_index("ACO")
     assert "BP 2 (Jan-Jun 2019)" in members.columns  # labelled partial, with its months
     monthly = duckdb.sql(f"""
         SELECT e.aco_id, e.month, count(*) AS n FROM read_parquet('{mid_period / 'enrollment.parquet'}') e
@@ -81,7 +81,7 @@ def test_data_ending_mid_period_counts_over_the_covered_months(mid_period, tmp_p
     # enrollment-attributed ACOs (models A and B) are counted over exactly the months covered
     compared = 0
     for aco, rows in monthly.groupby("aco_id"):
-        if aco not in members.index or members.at[aco, "model"] == "C":
+        if aco not in members.index or members.at[aco, "Model"] == "C":
             continue
         expected = rows.n.mean() if count_method == "average" else rows.loc[rows.month == rows.month.max(), "n"].sum()
         shown = members.at[aco, "BP 2 (Jan-Jun 2019)"]

@@ -177,6 +177,7 @@ def test_the_run_validates_the_data_once_and_the_notebook_trusts_it(tiny_report)
     manifest = json.loads((tiny_report.parent / "manifest.json").read_text())
     assert manifest["validation"]["program"] == "masshealth_dsrip"
     assert "conforms to the data contract" in manifest["validation"]["summary"]
+    assert manifest["data_dir"] in manifest["validation"]["summary"]
     assert manifest["reports"]["attribution"]["parameters"]["data_validated"] is True
 
 
@@ -192,9 +193,10 @@ def test_report_on_tiny_data_withholds_every_cell_that_would_reveal_a_suppressed
     html = tiny_report
     book = openpyxl.load_workbook(html.with_suffix(".xlsx"))
 
-    def rows(sheet):
+    def rows(sheet):  # keyed by the code names: the workbook shows the report's plain-word headers
         header, *body = book[sheet].iter_rows(min_row=3, values_only=True)
-        return [dict(zip(header, row)) for row in body]
+        code = {shown: name for name, shown in ar.HEADERS.items()}
+        return [dict(zip([code.get(h, h) for h in header], row)) for row in body]
 
     chc = rows("CHC share by ACO")
     assert any(SUPPRESSED in (r["members"], r["chc_members"]) for r in chc)  # the case is exercised
@@ -216,3 +218,19 @@ def test_report_on_tiny_data_withholds_every_cell_that_would_reveal_a_suppressed
         assert (r["rate"] == WITHHELD) == (SUPPRESSED in (r["adopted"], r["ACO-eligible"]))
     results = json.loads(html.with_suffix(".results.json").read_text())
     assert all(isinstance(v["value"], (int, float)) for v in results.values())
+
+
+@pytest.mark.slow
+def test_every_published_header_is_plain_words_and_rates_show_as_percentages(tiny_report):
+    import re
+
+    import openpyxl
+
+    headers = re.findall(r"<th[^>]*>(.*?)</th>", tiny_report.read_text())
+    assert headers and not [h for h in headers if "_" in h]
+    book = openpyxl.load_workbook(tiny_report.with_suffix(".xlsx"))
+    sheet = book["CHC share"]
+    header = [c.value for c in sheet[3]]
+    share = sheet.cell(4, header.index(ar.HEADERS["chc_share"]) + 1)
+    assert isinstance(share.value, float) and share.number_format == "0.0%"
+    assert sheet.cell(4, header.index(ar.HEADERS["members"]) + 1).number_format == "#,##0"

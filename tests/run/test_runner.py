@@ -291,14 +291,15 @@ def test_workbook_holds_published_tables_with_small_cells_suppressed(two_runs):
     assert workbook.sheetnames == ["members by group", "wide"]
     sheet = workbook["members by group"]
     assert sheet["A1"].value == f"Members and member-months by group. {SUPPRESSION_NOTE}"
+    assert sheet["A2"].value.startswith("Source: dsrip ") and "fingerprint" in sheet["A2"].value
     header = [cell.value for cell in sheet[3]]
-    assert header == list(source.columns)
+    assert header == ["Group", "name", "members", "Member-months", "share"]  # the notebook's plain words
     rows = {row[0]: dict(zip(header, row)) for row in sheet.iter_rows(min_row=4, values_only=True)}
     assert set(rows) == set(source["group_id"])
     for record in source.to_dict("records"):
         shown = rows[record["group_id"]]["members"]
         assert shown == (SUPPRESSED if 1 <= record["members"] <= 10 else record["members"])
-        assert rows[record["group_id"]]["member_months"] == pytest.approx(record["member_months"])
+        assert rows[record["group_id"]]["Member-months"] == pytest.approx(record["member_months"])
 
 
 @pytest.mark.slow

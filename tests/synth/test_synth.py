@@ -24,7 +24,7 @@ from dsrip_lib.synth.config import PARAMS_DIR
 PROGRAM = load_program()
 CALIBRATION = yaml.safe_load((PARAMS_DIR / "synth.yaml").read_text())
 SLATES = yaml.safe_load((PARAMS_DIR / "measure_slates.yaml").read_text())
-# Public figures (shared/reference/synthetic_magnitudes.md, section 3: GAO-15-460)
+# Public figures ([S3] of docs/synthetic_data.md: GAO-15-460)
 GAO_ZERO_SHARE, GAO_TOP1, GAO_TOP5 = 0.12, 0.25, 0.48
 
 
