@@ -19,7 +19,7 @@ from dsrip_lib.attribution.rules import SnapshotDay, attribute_months, with_assi
 from dsrip_lib.errors import InputValidationError, ParameterError
 from dsrip_lib.exact import at_least, cents, share_above
 from dsrip_lib.inputs.codes import MCO_PLAN_TYPE, PRIMARY_CARE
-from dsrip_lib.program import BudgetPeriod, Calendar, Program
+from dsrip_lib.program import BudgetPeriod, Program
 
 PATHS = ("path_aco", "path_apm_pcp", "path_apm_spending")
 
@@ -54,9 +54,8 @@ def adoption_members(
     providers: ir.Table,
     entities: ir.Table,
     claims: ir.Table,
-    calendar: Calendar,
+    program: Program,
     periods: Sequence[BudgetPeriod],
-    apm_share_threshold: float,
     day: SnapshotDay = "last",
 ) -> ir.Table:
     """ACO-eligible members of each period and which adoption paths each meets.
@@ -70,7 +69,7 @@ def adoption_members(
        assigned PCP (snapshot day) has ``apm_paid``;
     3. ``path_apm_spending``: of the member's non-primary-care claims paid in
        the period (total > 0), the share paid to ``apm_paid`` providers is
-       more than ``apm_share_threshold`` (exactly the threshold does not count;
+       more than the program's threshold (exactly the threshold does not count;
        compared in whole cents, exactly).
 
     Returns ``member_id``, ``budget_period`` and the three boolean path columns,
@@ -87,7 +86,7 @@ def adoption_members(
     denominator = in_period.select(*keys).distinct()
 
     months = with_assigned_pcp(in_period, pcp_assignments, providers, day)
-    attributed = attribute_months(months, entities, calendar)
+    attributed = attribute_months(months, entities, program)
     aco = (attributed.select("member_id", budget_period=_period_of(attributed.month, periods))
            .distinct().mutate(path_aco=True))
     apm_pcp = (
@@ -104,8 +103,9 @@ def adoption_members(
     c = c.join(prov, c.provider_npi == prov._npi)
     paid = cents(c.paid_amount)  # money compares exactly, in cents (dsrip_lib.exact)
     spend = c.group_by(keys).aggregate(total=paid.sum(), apm=ibis.ifelse(c._apm, paid, 0).sum())
+    threshold = program.require("state_accountability").adoption.apm_non_primary_care_share_threshold
     apm_spending = spend.filter(
-        (spend.total > 0) & share_above(spend.apm, spend.total, apm_share_threshold)
+        (spend.total > 0) & share_above(spend.apm, spend.total, threshold)
     ).select(*keys, path_apm_spending=ibis.literal(True))
 
     out = denominator
@@ -192,8 +192,7 @@ def adoption_rates(
             targets[period.number] = adoption.target(period.number)
         except ParameterError:  # Exhibit 26: "NA" for the Preparation Budget Period
             targets[period.number] = None
-    members = adoption_members(enrollment, pcp_assignments, providers, entities, claims, program.calendar, periods,
-                               adoption.apm_non_primary_care_share_threshold, day)
+    members = adoption_members(enrollment, pcp_assignments, providers, entities, claims, program, periods, day)
     return summarize_adoption(members, targets, if_empty)
 
 

@@ -19,7 +19,7 @@ import ibis.expr.types as ir
 
 from dsrip_lib.errors import ParameterError
 from dsrip_lib.inputs.codes import ACO_ENTITY_TYPE, ACO_PLAN_TYPES, MCO_ADMINISTERED_MODEL, MCO_PLAN_TYPE
-from dsrip_lib.program import Calendar
+from dsrip_lib.program import Calendar, Program
 
 SnapshotDay = Literal["last", "first"]
 
@@ -94,7 +94,7 @@ def monthly_attribution(
     pcp_assignments: ir.Table,
     providers: ir.Table,
     entities: ir.Table,
-    calendar: Calendar,
+    program: Program,
     day: SnapshotDay = "last",
 ) -> ir.Table:
     """Member-month attribution to ACOs by enrollment and by PCP assignment.
@@ -104,7 +104,9 @@ def monthly_attribution(
     * ``mco`` months whose PCP in effect on the snapshot day participates in a
       model C ACO: attributed to that ACO (``method = "pcp_assignment"``).
 
-    Only months inside the program's ACO budget periods count, and only from the first
+    Only months inside the program's ACO budget periods count, from its first budget period
+    with members on (``attribution.first_budget_period_with_members``: BP 1 for MassHealth,
+    whose ACOs have no members in the Preparation Budget Period), and only from the first
     month of the ACO's join budget period on: no member is attributed to an ACO before it
     is in the program (enrollment naming an ACO earlier is refused by validation).
 
@@ -116,19 +118,22 @@ def monthly_attribution(
     ----------
     MassHealth DSRIP Protocol, Sec 4.4.4 (member counts for Partnership Plans, Primary Care
     ACOs and MCO-Administered ACOs); Sec 4.4.1 (members attributed to CHC PCPs, Exhibit 7
-    variant; ACOs joining after the Preparation Budget Period); Sec 3.1.1 (budget periods).
+    variant; ACOs joining after the Preparation Budget Period); Sec 3.1.1 (budget periods);
+    Sec 4.2.1 and 5.3 (no attributed members in the Preparation Budget Period).
     """
-    return attribute_months(with_assigned_pcp(enrollment, pcp_assignments, providers, day), entities, calendar)
+    return attribute_months(with_assigned_pcp(enrollment, pcp_assignments, providers, day), entities, program)
 
 
-def attribute_months(months: ir.Table, entities: ir.Table, calendar: Calendar) -> ir.Table:
+def attribute_months(months: ir.Table, entities: ir.Table, program: Program) -> ir.Table:
     """:func:`monthly_attribution` of enrollment months that already carry their assigned PCP.
 
     ``months`` is :func:`with_assigned_pcp`'s output (its extra columns are dropped), so a
     caller that also needs the assigned PCP for another rule joins the assignments once.
     """
-    periods = calendar.budget_periods("aco")
-    first, last = ibis.literal(periods[0].start, type="date"), ibis.literal(periods[-1].end, type="date")
+    periods = program.calendar.budget_periods("aco")
+    rules = program.attribution
+    opening = periods[0] if rules is None else program.calendar.budget_period(rules.first_budget_period_with_members)
+    first, last = ibis.literal(opening.start, type="date"), ibis.literal(periods[-1].end, type="date")
     is_enrolled = months.plan_type.isin(ACO_PLAN_TYPES)
     candidates = months.filter(is_enrolled | (months.plan_type == MCO_PLAN_TYPE), months.month.between(first, last))
     candidates = candidates.mutate(
@@ -136,7 +141,7 @@ def attribute_months(months: ir.Table, entities: ir.Table, calendar: Calendar) -
         _method=ibis.ifelse(candidates.plan_type.isin(ACO_PLAN_TYPES), ibis.literal("enrollment"),
                             ibis.literal("pcp_assignment")),
     )
-    acos = aco_join_dates(entities, calendar)
+    acos = aco_join_dates(entities, program.calendar)
     joined = candidates.join(acos, candidates._aco == acos.aco_id)
     by_enrollment = joined._method == "enrollment"
     keep = (by_enrollment | (joined.aco_model == MCO_ADMINISTERED_MODEL)) & (joined.month >= joined.joined)

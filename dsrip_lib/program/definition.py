@@ -16,6 +16,7 @@ from pydantic import model_validator
 from dsrip_lib.errors import ParameterError
 from dsrip_lib.program.aco_accountability import AcoAccountability, QualityDomains
 from dsrip_lib.program.at_risk import AtRisk
+from dsrip_lib.program.attribution import AttributionRules
 from dsrip_lib.program.calendar import Calendar
 from dsrip_lib.program.cp_accountability import CpAccountability
 from dsrip_lib.program.funding import Funding
@@ -31,6 +32,7 @@ class Program(FrozenModel):
     title: str
     source: str
     calendar: Calendar
+    attribution: AttributionRules | None = None
     funding: Funding | None = None
     aco_payments: AcoPayments | None = None
     cp_payments: CpPayments | None = None

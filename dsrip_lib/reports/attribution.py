@@ -390,7 +390,7 @@ def attribute(ctx: ReportContext[AttributionOptions]) -> Attribution:
     """
     data, opts = ctx.data, ctx.options
     tables = (data.table(n) for n in ("enrollment", "pcp_assignments", "providers", "entities"))
-    monthly = monthly_attribution(*tables, ctx.program.calendar, day=opts.assignment_snapshot_day)
+    monthly = monthly_attribution(*tables, ctx.program, day=opts.assignment_snapshot_day)
     enrolled = data.table("enrollment").month
     span = enrolled.min().execute(), enrolled.max().execute()
     periods = periods_in_data(ctx.program.calendar.budget_periods("aco"), *span)

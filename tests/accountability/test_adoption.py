@@ -30,7 +30,7 @@ NO_CLAIMS = spending()
 
 def paths(enr, pa=None, claims=NO_CLAIMS):
     pa = pa if pa is not None else assignments()
-    out = adoption_members(enr, pa, PROVIDERS, ENTITIES, claims, PROGRAM.calendar, [BP1], THRESHOLD).execute()
+    out = adoption_members(enr, pa, PROVIDERS, ENTITIES, claims, PROGRAM, [BP1]).execute()
     return {r.member_id: (r.path_aco, r.path_apm_pcp, r.path_apm_spending) for r in out.itertuples()}
 
 
@@ -102,7 +102,7 @@ def test_member_meeting_every_path_counts_once():
     claims = spending(("m1", "1000000001", "2018-03-01", "inpatient", 10.0),
                       ("m2", "1000000004", "2018-03-01", "inpatient", 10.0))
     members = adoption_members(enrollment(("m1", "2018-05", "mco", None)), pa, PROVIDERS,
-                               ENTITIES, claims, PROGRAM.calendar, [BP1], THRESHOLD).execute()
+                               ENTITIES, claims, PROGRAM, [BP1]).execute()
     assert members[["path_aco", "path_apm_pcp", "path_apm_spending"]].values.tolist() == [[True] * 3]
     result = adoption_rate(PROGRAM, 1, enr, pa, PROVIDERS, ENTITIES, claims)
     assert (result.numerator, result.denominator) == (2, 3)
@@ -112,10 +112,13 @@ def test_member_meeting_every_path_counts_once():
     assert result.passed is (2 / 3 >= PROGRAM.require("state_accountability").adoption.target(1))
 
 
-def test_prep_period_has_no_target():
-    enr = enrollment(("m1", "2017-08", "aco_a", "ACO_A"))
-    result = adoption_rate(PROGRAM, 0, enr, assignments(), PROVIDERS, ENTITIES, NO_CLAIMS)
-    assert (result.rate, result.target, result.passed) == (1.0, None, None)
+def test_prep_period_has_no_target_and_no_aco_members():
+    """Prep: no Exhibit 26 target, and ACOs have no members yet (Sec 5.3): only the APM paths count."""
+    enr = enrollment(("m1", "2017-08", "mco", None), ("m2", "2017-08", "aco_a", "ACO_A"))
+    pa = assignments(("m1", "1000000004", "2017-01-01", None))  # an APM-paid PCP
+    result = adoption_rate(PROGRAM, 0, enr, pa, PROVIDERS, ENTITIES, NO_CLAIMS)
+    assert (result.rate, result.target, result.passed) == (0.5, None, None)
+    assert result.by_path == {"path_aco": 0, "path_apm_pcp": 1, "path_apm_spending": 0}
 
 
 def test_period_without_aco_eligible_members_is_an_error_not_a_nan():

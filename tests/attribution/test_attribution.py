@@ -13,7 +13,7 @@ from dsrip_lib.errors import ParameterError
 from dsrip_lib.program import load_program
 from dsrip_lib.reports.attribution import AttributionOptions
 
-CALENDAR = load_program().calendar
+PROGRAM = load_program()
 
 
 def claims(*rows):
@@ -26,7 +26,7 @@ def claims(*rows):
 
 def attribution(enr, pa=None, day="last"):
     pa = pa if pa is not None else assignments()
-    out = monthly_attribution(enr, pa, PROVIDERS, ENTITIES, CALENDAR, day).execute()
+    out = monthly_attribution(enr, pa, PROVIDERS, ENTITIES, PROGRAM, day).execute()
     out["month"] = pd.to_datetime(out["month"]).dt.date
     return out.sort_values(["member_id", "month"], ignore_index=True)
 
@@ -196,7 +196,7 @@ def flow():
         ("m7", "2018-12", "aco_b", "ACO_B"), ("m7", "2019-12", "ffs", None),
     )
     pa = assignments(("m2", "1000000001", "2019-06-01", None))
-    att = monthly_attribution(enr, pa, PROVIDERS, ENTITIES, CALENDAR)
+    att = monthly_attribution(enr, pa, PROVIDERS, ENTITIES, PROGRAM)
     return flows(enr, att, D("2018-12-01"), D("2019-12-01"))
 
 
@@ -262,17 +262,22 @@ def test_no_member_is_attributed_to_an_aco_before_its_join_period():
         ("m2", "2018-12", "aco_b", "ACO_B2"), ("m2", "2019-01", "aco_b", "ACO_B2"),  # enrolled early: not counted
     )
     pa = assignments(("m1", "1000000001", "2018-01-01", None))
-    out = monthly_attribution(enr, pa, LATE_PROVIDERS, LATE_ENTITIES, CALENDAR).execute()
+    out = monthly_attribution(enr, pa, LATE_PROVIDERS, LATE_ENTITIES, PROGRAM).execute()
     got = sorted((r.member_id, str(r.month)[:7], r.aco_id) for r in out.itertuples())
     assert got == [("m1", "2019-01", "ACO_C2"), ("m2", "2019-01", "ACO_B2")]
 
 
-def test_no_member_is_attributed_outside_the_budget_periods():
-    """Assigned to a model C PCP since January 2017: attributed from July 2017 (Prep) on, never before."""
-    enr = enrollment(*[("m1", f"2017-{m:02d}", "mco", None) for m in range(1, 13)], ("m1", "2023-01", "mco", None))
+def test_no_member_is_attributed_outside_the_budget_periods_with_members():
+    """Assigned to a model C PCP since January 2017: MassHealth ACOs have no members in Prep, so from BP 1."""
+    enr = enrollment(*[("m1", f"2017-{m:02d}", "mco", None) for m in range(1, 13)], ("m1", "2018-01", "mco", None),
+                     ("m1", "2023-01", "mco", None))
     pa = assignments(("m1", "1000000001", "2017-01-01", None))
-    out = monthly_attribution(enr, pa, PROVIDERS, ENTITIES, CALENDAR).execute()
-    assert sorted(str(m)[:7] for m in out.month) == [f"2017-{m:02d}" for m in range(7, 13)]
+    out = monthly_attribution(enr, pa, PROVIDERS, ENTITIES, PROGRAM).execute()
+    assert sorted(str(m)[:7] for m in out.month) == ["2018-01"]
+    # a program that attributes from its first budget period: from July 2017 (Prep) on, never before
+    from_prep = PROGRAM.model_copy(update={"attribution": None})
+    out = monthly_attribution(enr, pa, PROVIDERS, ENTITIES, from_prep).execute()
+    assert sorted(str(m)[:7] for m in out.month) == [f"2017-{m:02d}" for m in range(7, 13)] + ["2018-01"]
 
 
 # -- look-back windows are whole calendar months ---------------------------------------------

@@ -26,7 +26,7 @@ def counts():
         *[("m3", f"2018-{m:02d}", "aco_a", "ACO_A") for m in (3, 4, 5)],
     )
     pa = assignments(("m2", "1000000005", "2017-01-01", None))
-    return monthly_counts(monthly_attribution(enr, pa, PROVIDERS, ENTITIES, load_program().calendar))
+    return monthly_counts(monthly_attribution(enr, pa, PROVIDERS, ENTITIES, load_program()))
 
 
 def test_monthly_counts(counts):

@@ -484,3 +484,16 @@ def test_minimal_program_by_name_from_program_dir(tmp_path, raw, monkeypatch):
     assert other.state_accountability is None
     with pytest.raises(ParameterError, match="state_accountability"):
         other.require("state_accountability").adoption.target(1)
+
+
+def test_attribution_starts_in_bp_1(program):
+    # Sec 4.2.1 (line 561), Sec 5.3 (line 1491): no enrolled or attributed members in Prep
+    assert program.attribution.first_budget_period_with_members == 1
+
+
+def test_first_budget_period_with_members_must_be_a_calendar_period(tmp_path, raw):
+    raw["attribution"] = {"first_budget_period_with_members": 9}
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ParameterError, match="attribution.*not a budget period"):
+        load_program(path)
