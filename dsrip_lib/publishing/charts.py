@@ -22,6 +22,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
+from dsrip_lib.publishing.fonts import CHART_FONT  # noqa: E402
 from dsrip_lib.publishing.publisher import SUPPRESSED  # noqa: E402
 
 # Okabe-Ito, without black (kept for text and reference marks)
@@ -42,7 +43,7 @@ THEME = {
     "ytick.labelsize": 8,
     "legend.fontsize": 8,
     "legend.frameon": False,
-    "font.family": "DejaVu Sans",
+    "font.family": CHART_FONT,
 }
 
 COUNT = FuncFormatter(lambda v, _: f"{v:,.0f}")

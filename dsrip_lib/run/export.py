@@ -18,6 +18,8 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
+from dsrip_lib.publishing.fonts import pdf_stylesheet
+
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "dsrip"
 # Fixed stamp for dates written into outputs (zip's earliest date: 1980-01-01 00:00 UTC).
@@ -96,9 +98,10 @@ def export_pdf(html: str, path: Path) -> None:
     """Render the HTML to a tagged PDF (PDF/UA-1, keeps image alt text) with WeasyPrint.
 
     The PDF is deterministic: no creation date (the HTML carries none), a fixed document
-    identifier, and embedded font subsets stamped with ``SOURCE_DATE_EPOCH`` (fontTools
-    otherwise writes the current time into each font's ``head`` table). Only ``data:``
-    URLs may be fetched.
+    identifier, embedded font subsets stamped with ``SOURCE_DATE_EPOCH`` (fontTools
+    otherwise writes the current time into each font's ``head`` table), and every text set
+    in the fonts matplotlib ships (:mod:`dsrip_lib.publishing.fonts`), whatever fonts the
+    system has. Only ``data:`` URLs may be fetched.
 
     Raises
     ------
@@ -106,6 +109,7 @@ def export_pdf(html: str, path: Path) -> None:
         If the HTML refers to anything but inline (``data:``) resources.
     """
     import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
     from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
     # WeasyPrint warns about every lab-theme CSS property it does not implement.
@@ -114,8 +118,11 @@ def export_pdf(html: str, path: Path) -> None:
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = epoch or str(FIXED_EPOCH)
     try:
+        font_config = FontConfiguration()  # @font-face rules take effect only through one
+        fonts = weasyprint.CSS(string=pdf_stylesheet(), url_fetcher=fetcher, font_config=font_config)
         weasyprint.HTML(string=html, base_url=path.parent.as_uri(), url_fetcher=fetcher).write_pdf(
-            path, pdf_variant="pdf/ua-1", pdf_identifier=b"dsrip-report"
+            path, stylesheets=[fonts], font_config=font_config, pdf_variant="pdf/ua-1",
+            pdf_identifier=b"dsrip-report"
         )
     except FatalURLFetchingError as exc:
         raise ValueError(f"{path.name}: {exc}: reports are self-contained") from None

@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 
 from dsrip_lib.credentials import mask
+from dsrip_lib.publishing.fonts import font_files
 from dsrip_lib.run.parameters import RunParams
 
 MANIFEST_FILE = "manifest.json"
@@ -62,6 +63,13 @@ def _versions() -> dict[str, str | None]:
         except metadata.PackageNotFoundError:
             versions[name] = None
     return versions
+
+
+def _package_path(path: Path) -> str:
+    """A file of an installed package, named from its package (``matplotlib/mpl-data/...``)."""
+    import matplotlib
+
+    return str(path.relative_to(Path(matplotlib.__file__).parent.parent))
 
 
 def _now() -> str:
@@ -135,6 +143,7 @@ class RunRecord:
                 "inputs": data + [entry(path) for path in dict.fromkeys(code_inputs)],
                 "data_fingerprint": hashlib.sha256(combined.encode()).hexdigest(),
                 "packages": _versions(),
+                "fonts": [{"file": _package_path(path), "sha256": sha256(path)} for path in font_files()],
                 "git": _git(root),
                 "start": _now(),
             }
