@@ -150,13 +150,15 @@ def with_names(table: pd.DataFrame, acos: pd.DataFrame) -> pd.DataFrame:
 
 
 def per_period_wide(
-    by_period: pd.DataFrame, value: str, acos: pd.DataFrame, labels: dict[int, str]
+    by_period: pd.DataFrame, value: str, acos: pd.DataFrame, labels: dict[int, str],
+    not_applicable: Sequence[int] = (),
 ) -> pd.DataFrame:
     """One row per ACO, one column per budget period (its label) holding ``value``.
 
     ``by_period`` has ``aco_id``, ``budget_period`` (a number of ``labels``) and
     ``value``; an ACO without a row in a period gets 0 there (no members). ACOs
-    absent from ``by_period`` are left out.
+    absent from ``by_period`` are left out. Periods in ``not_applicable`` (no members by
+    design) show :data:`NOT_APPLICABLE`, not a column of zeros.
 
     References
     ----------
@@ -170,7 +172,12 @@ def per_period_wide(
         .rename(columns=labels)
     )
     wide.columns = [str(c) for c in wide.columns]
+    for number in not_applicable:
+        wide[labels[number]] = NOT_APPLICABLE
     return acos.merge(wide.reset_index(), on="aco_id", how="right")
+
+
+NOT_APPLICABLE = "n/a"
 
 
 def attributed_members_by_period(
@@ -370,10 +377,29 @@ class Attribution:
     monthly: ir.Table
     counts: pd.DataFrame
     periods: list[BudgetPeriod]
+    first_period_with_members: int
 
     @property
     def labels(self) -> dict[int, str]:
         return {p.number: p.label for p in self.periods}
+
+    @property
+    def without_members(self) -> list[int]:
+        """Periods in which the program attributes no one by design (Prep: Sec 5.3, line 1491)."""
+        return [p.number for p in self.periods if p.number < self.first_period_with_members]
+
+    @property
+    def count_columns(self) -> list[str]:
+        """Labels of the periods whose per-ACO columns hold counts."""
+        return [p.label for p in self.periods if p.number not in self.without_members]
+
+    def not_applicable_note(self) -> str:
+        """A caption sentence for the periods shown as not applicable ("" when there are none)."""
+        if not self.without_members:
+            return ""
+        named = ", ".join(self.labels[n] for n in self.without_members)
+        return (f"; {NOT_APPLICABLE}: {named}, in which ACOs have no enrolled or attributed members by design "
+                f"(Sec 5.3)")
 
     @property
     def member_months(self) -> int:
@@ -400,7 +426,9 @@ def attribute(ctx: ReportContext[AttributionOptions]) -> Attribution:
         whole = " wholly" if opts.partial_periods == "exclude" else ""
         raise ParameterError(f"enrollment months {span[0]}..{span[1]}{whole} cover no ACO budget period of "
                              f"program {ctx.program.name!r}")
-    return Attribution(aco_directory(data.to_pandas("entities")), monthly, monthly_counts(monthly), periods)
+    rules = ctx.program.attribution
+    first = periods[0].number if rules is None else rules.first_budget_period_with_members
+    return Attribution(aco_directory(data.to_pandas("entities")), monthly, monthly_counts(monthly), periods, first)
 
 
 # -- the report's choices ------------------------------------------------------------------------

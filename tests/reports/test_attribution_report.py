@@ -220,6 +220,24 @@ def test_report_on_tiny_data_withholds_every_cell_that_would_reveal_a_suppressed
     assert all(isinstance(v["value"], (int, float)) for v in results.values())
 
 
+def test_a_period_without_members_by_design_is_not_applicable_not_zero():
+    by_period = pd.DataFrame({"aco_id": ["A1"], "budget_period": [1], "members": [120]})
+    out = ar.per_period_wide(by_period, "members", ACOS, {0: "Prep", 1: "BP 1"}, not_applicable=[0])
+    assert out[["Prep", "BP 1"]].values.tolist() == [[ar.NOT_APPLICABLE, 120]]
+
+
+@pytest.mark.slow
+def test_prep_shows_as_not_applicable_in_the_member_tables(tiny_report):
+    import openpyxl
+
+    book = openpyxl.load_workbook(tiny_report.with_suffix(".xlsx"))
+    for name in ("member-months", "attributed members"):
+        header, *rows = book[name].iter_rows(min_row=3, values_only=True)
+        prep = header.index("Prep")
+        assert {row[prep] for row in rows} == {ar.NOT_APPLICABLE}
+        assert "by design" in book[name]["A1"].value
+
+
 @pytest.mark.slow
 def test_every_published_header_is_plain_words_and_rates_show_as_percentages(tiny_report):
     import re
