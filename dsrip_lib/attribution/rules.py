@@ -130,26 +130,42 @@ def attribute_months(months: ir.Table, entities: ir.Table, program: Program) -> 
     ``months`` is :func:`with_assigned_pcp`'s output (its extra columns are dropped), so a
     caller that also needs the assigned PCP for another rule joins the assignments once.
     """
+    first, last = _attribution_window(program)
+    candidates = months.filter(months.plan_type.isin([*ACO_PLAN_TYPES, MCO_PLAN_TYPE]), months.month.between(first, last))
+    flagged = flag_attributed(candidates, entities, program)  # fewer rows to join: the same result
+    return flagged.filter(flagged.attributed).select(
+        "member_id",
+        "month",
+        aco_id=flagged.candidate_aco,
+        method=ibis.ifelse(flagged.plan_type.isin(ACO_PLAN_TYPES), ibis.literal("enrollment"),
+                           ibis.literal("pcp_assignment")),
+        aco_eligible=flagged.aco_eligible,
+        chc=flagged.pcp_is_chc.fill_null(False),
+    )
+
+
+def _attribution_window(program: Program) -> tuple[ir.DateScalar, ir.DateScalar]:
+    """First and last day on which members may be attributed: from the first budget period with
+    members (or the first budget period) to the end of the last."""
     periods = program.calendar.budget_periods("aco")
     rules = program.attribution
     opening = periods[0] if rules is None else program.calendar.budget_period(rules.first_budget_period_with_members)
-    first, last = ibis.literal(opening.start, type="date"), ibis.literal(periods[-1].end, type="date")
-    is_enrolled = months.plan_type.isin(ACO_PLAN_TYPES)
-    candidates = months.filter(is_enrolled | (months.plan_type == MCO_PLAN_TYPE), months.month.between(first, last))
-    candidates = candidates.mutate(
-        _aco=ibis.ifelse(candidates.plan_type.isin(ACO_PLAN_TYPES), candidates.aco_id, candidates.pcp_aco_id),
-        _method=ibis.ifelse(candidates.plan_type.isin(ACO_PLAN_TYPES), ibis.literal("enrollment"),
-                            ibis.literal("pcp_assignment")),
-    )
-    acos = aco_join_dates(entities, program.calendar)
-    joined = candidates.join(acos, candidates._aco == acos.aco_id)
-    by_enrollment = joined._method == "enrollment"
-    keep = (by_enrollment | (joined.aco_model == MCO_ADMINISTERED_MODEL)) & (joined.month >= joined.joined)
-    return joined.filter(keep).select(
-        "member_id",
-        "month",
-        aco_id=joined._aco,
-        method=joined._method,
-        aco_eligible=joined.aco_eligible,
-        chc=joined.pcp_is_chc.fill_null(False),
-    )
+    return ibis.literal(opening.start, type="date"), ibis.literal(periods[-1].end, type="date")
+
+
+def flag_attributed(months: ir.Table, entities: ir.Table, program: Program) -> ir.Table:
+    """Every month of ``months`` with ``candidate_aco`` and ``attributed``: whether the rules of
+    :func:`monthly_attribution` attribute it to that ACO.
+
+    For a caller that needs, per member, whether any month is attributed (the adoption rate's
+    first path) without filtering the months away: one pass, no second copy of the months.
+    """
+    first, last = _attribution_window(program)
+    enrolled = months.plan_type.isin(ACO_PLAN_TYPES)
+    months = months.mutate(candidate_aco=ibis.ifelse(enrolled, months.aco_id, months.pcp_aco_id))
+    acos = aco_join_dates(entities, program.calendar).rename(_aco="aco_id", _model="aco_model", _joined="joined")
+    joined = months.left_join(acos, months.candidate_aco == acos._aco)
+    by_rule = joined.plan_type.isin(ACO_PLAN_TYPES) | (
+        (joined.plan_type == MCO_PLAN_TYPE) & (joined._model == MCO_ADMINISTERED_MODEL))
+    attributed = by_rule & joined._aco.notnull() & joined.month.between(first, last) & (joined.month >= joined._joined)
+    return joined.mutate(attributed=attributed.fill_null(False)).drop("_aco", "_model", "_joined")
