@@ -6,7 +6,9 @@
 2. Monte Carlo with 10,000 resamples on 20,000 rows (target: under 10 s).
 3. ``van_elteren_many`` on the same 1,000,000 rows split into 24 tests, against 24 calls.
 
-Run: ``.venv/bin/python benchmarks/bench_stats.py``. Exits 1 only if results disagree.
+Times are median (min-max) over the repeats; a comparison alternates its two sides repeat by
+repeat and takes the ratio per pair. Run: ``.venv/bin/python benchmarks/bench_stats.py``.
+Exits 1 only if results disagree.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 
 import numpy as np
 import pandas as pd
+from _common import show
 from scipy.stats import rankdata
 
 from dsrip_lib.stats import van_elteren, van_elteren_many
@@ -44,51 +47,59 @@ def reference(df: pd.DataFrame) -> tuple[float, float]:
     return t, var
 
 
-def best_of(repeat: int, fn):
-    times, result = [], None
+def timed(fn):
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def paired(repeat: int, reference, library):
+    """Times of both sides, run alternately (a pair per repeat), and each side's last result."""
+    t_ref, t_lib = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
+        (t, ref), (u, lib) = timed(reference), timed(library)
+        t_ref.append(t)
+        t_lib.append(u)
+    return t_ref, t_lib, ref, lib
 
 
 def main() -> int:
     ok = True
     big = make_table(1_000_000, 17, seed=1)
-    t_ref, (t, var) = best_of(5, lambda: reference(big))
-    t_lib, res = best_of(5, lambda: van_elteren(big, "value", "group", "stratum", first=1))
+    t_ref, t_lib, (t, var), res = paired(5, lambda: reference(big),
+                                         lambda: van_elteren(big, "value", "group", "stratum", first=1))
     agree = np.isclose(res.observed_minus_expected, t, rtol=1e-9) and np.isclose(res.variance, var, rtol=1e-9)
     ok &= bool(agree)
-    print("asymptotic van Elteren, 1,000,000 rows, 17 strata (best of 5)")
-    print(f"  reference (scipy rankdata per stratum): {t_ref:.3f} s")
-    print(f"  dsrip_lib.stats.van_elteren:            {t_lib:.3f} s")
-    print(f"  ratio reference / library: {t_ref / t_lib:.2f}x   results agree: {agree}   z = {res.zscore:.4f}")
+    print("asymptotic van Elteren, 1,000,000 rows, 17 strata (median (min-max) of 5)")
+    print(f"  reference (scipy rankdata per stratum): {show(t_ref, '{:.3f}', ' s')}")
+    print(f"  dsrip_lib.stats.van_elteren:            {show(t_lib, '{:.3f}', ' s')}")
+    print(f"  ratio reference / library per pair: {show([a / b for a, b in zip(t_ref, t_lib)])}"
+          f"   results agree: {agree}   z = {res.zscore:.4f}")
 
     small = make_table(20_000, 17, seed=2)
-    t_mc, mc = best_of(
-        1,
-        lambda: van_elteren(
-            small, "value", "group", "stratum", first=1, method="permutation", n_resamples=10_000, random_state=0
-        ),
-    )
+    t_mc, mc = [], None
+    for _ in range(3):
+        t, mc = timed(lambda: van_elteren(small, "value", "group", "stratum", first=1, method="permutation",
+                                          n_resamples=10_000, random_state=0))
+        t_mc.append(t)
     asym = van_elteren(small, "value", "group", "stratum", first=1)
     mc_ok = abs(mc.pvalue - asym.pvalue) <= 4 * mc.pvalue_mc_se + 0.02  # normal approximation is close at n=20,000
     ok &= bool(mc_ok)
-    print("Monte Carlo van Elteren, 20,000 rows, 10,000 resamples")
-    print(f"  time: {t_mc:.3f} s   p = {mc.pvalue:.4f} (MC s.e. {mc.pvalue_mc_se:.4f})")
+    print("Monte Carlo van Elteren, 20,000 rows, 10,000 resamples (median (min-max) of 3)")
+    print(f"  time: {show(t_mc, '{:.3f}', ' s')}   p = {mc.pvalue:.4f} (MC s.e. {mc.pvalue_mc_se:.4f})")
     print(f"  asymptotic p = {asym.pvalue:.4f}   agree within MC error: {mc_ok}")
 
     tests = big.assign(test=np.arange(len(big)) % 24)
-    t_many, many = best_of(3, lambda: van_elteren_many(tests, "value", "group", "stratum", "test", first=1))
-    t_loop, loop = best_of(
+    t_loop, t_many, loop, many = paired(
         3,
         lambda: [van_elteren(part, "value", "group", "stratum", first=1).pvalue for _, part in tests.groupby("test")],
+        lambda: van_elteren_many(tests, "value", "group", "stratum", "test", first=1),
     )
     many_ok = np.allclose(many["pvalue"].to_numpy(), loop, rtol=1e-9)
     ok &= bool(many_ok)
-    print("24 tests from one 1,000,000-row table (best of 3)")
-    print(f"  van_elteren_many: {t_many:.3f} s   24 single calls: {t_loop:.3f} s   ratio {t_loop / t_many:.2f}x")
+    print("24 tests from one 1,000,000-row table (median (min-max) of 3)")
+    print(f"  van_elteren_many: {show(t_many, '{:.3f}', ' s')}   24 single calls: {show(t_loop, '{:.3f}', ' s')}"
+          f"   ratio per pair: {show([a / b for a, b in zip(t_loop, t_many)])}")
     print(f"  results agree: {many_ok}")
     return 0 if ok else 1
 

@@ -131,7 +131,8 @@ def attribute_months(months: ir.Table, entities: ir.Table, program: Program) -> 
     caller that also needs the assigned PCP for another rule joins the assignments once.
     """
     first, last = _attribution_window(program)
-    candidates = months.filter(months.plan_type.isin([*ACO_PLAN_TYPES, MCO_PLAN_TYPE]), months.month.between(first, last))
+    candidates = months.filter(months.plan_type.isin([*ACO_PLAN_TYPES, MCO_PLAN_TYPE]),
+                               months.month.between(first, last))
     flagged = flag_attributed(candidates, entities, program)  # fewer rows to join: the same result
     return flagged.filter(flagged.attributed).select(
         "member_id",
