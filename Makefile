@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LAB_STAMP := $(VENV)/.installed-lab
 SYNTH  := data/synthetic/small
 RUN    ?= params/runs/default.yaml
 
@@ -28,21 +29,38 @@ $(STAMP): requirements.lock pyproject.toml | system-deps
 	$(BIN)/python -m ipykernel install --prefix $(VENV) --name dsrip --display-name "dsrip (.venv)" >/dev/null
 	touch $(STAMP)
 
+# JupyterLab for ad hoc analysis (docs/adhoc.md): the optional `lab` extra, from its own hash-pinned lock
+# that keeps every package it shares with requirements.lock at that lock's version. `make test` installs
+# it (a test starts the server); `make report` does not.
+$(LAB_STAMP): requirements-lab.lock $(STAMP)
+	$(BIN)/python -m pip install -q --require-hashes -r requirements-lab.lock
+	touch $(LAB_STAMP)
+
+# JupyterLab on the notebooks, with the project's kernel `dsrip` (this venv's python); LAB_ARGS adds options.
+.PHONY: lab
+lab: $(LAB_STAMP)
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS)
+
 $(SYNTH)/truth.json: | $(STAMP)
 	$(BIN)/dsrip synth --profile small --seed 2017 --out $(SYNTH)
 
 report: $(STAMP) $(SYNTH)/truth.json
 	$(BIN)/dsrip report --params $(RUN)
 
-test: $(STAMP)
+test: $(STAMP) $(LAB_STAMP)
 	$(BIN)/python -m pytest -q
 
+# Benchmarks at state scale, not part of `make test` (docs/benchmarks.md): generates the state
+# profile once if missing (a few minutes), runs every benchmarks/bench_*.py, fails if any failed.
 bench: $(STAMP)
-	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
+	test -f data/synthetic/state/truth.json || $(BIN)/dsrip synth --profile state --seed 2017 --out data/synthetic/state
+	status=0; for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || status=1; done; exit $$status
 
-# Re-resolve the hash-pinned lock after changing dependency ranges in pyproject.toml.
+# Re-resolve the hash-pinned locks after changing dependency ranges in pyproject.toml (the lab lock keeps
+# every package it shares with requirements.lock at that lock's version).
 lock:
 	uv pip compile pyproject.toml --extra test --generate-hashes --python-version 3.11 -o requirements.lock
+	uv pip compile pyproject.toml --extra lab --generate-hashes --python-version 3.11 -c requirements.lock -o requirements-lab.lock
 
 clean:
 	rm -rf $(VENV) reports data/synthetic

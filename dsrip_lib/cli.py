@@ -32,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--program", default="masshealth_dsrip",
                           help="program definition whose calendar and exhibits bound the checks")
 
+    new = sub.add_parser("new", help="start an ad hoc notebook: notebooks/adhoc/NAME.ipynb (docs/adhoc.md)")
+    new.add_argument("name", help="a letter, then letters, digits or '_' (the notebook's and its run's file name)")
+    new.add_argument("--dir", type=Path, default=None, help="where to write it (default notebooks/adhoc/)")
+
     for name, help_text in [("run", "execute one report notebook"), ("report", "execute every report")]:
         p = sub.add_parser(name, help=help_text)
         if name == "run":
@@ -54,6 +58,15 @@ def main(argv: list[str] | None = None) -> int:
             from dsrip_lib.inputs.validation import validate_dir
 
             print(validate_dir(args.data, program=args.program))
+        elif args.command == "new":
+            from dsrip_lib.run.scaffold import new_notebook
+
+            path = new_notebook(args.name, args.dir).resolve()
+            if path.is_relative_to(Path.cwd()):
+                path = path.relative_to(Path.cwd())
+            print(f"ad hoc notebook written to {path}\n"
+                  f"open it in JupyterLab (make lab); publish it with: "
+                  f"dsrip run {path} --params params/runs/default.yaml -p run_id={args.name}")
         elif args.command == "run":
             from dsrip_lib.run.runner import run_notebook
 

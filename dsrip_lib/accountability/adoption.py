@@ -7,6 +7,7 @@ grouped by period.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -15,13 +16,14 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from dsrip_lib.attribution.rules import SnapshotDay, attribute_months, with_assigned_pcp
+from dsrip_lib.attribution.rules import SnapshotDay, flag_attributed, with_assigned_pcp
 from dsrip_lib.errors import InputValidationError, ParameterError
 from dsrip_lib.exact import at_least, cents, share_above
 from dsrip_lib.inputs.codes import MCO_PLAN_TYPE, PRIMARY_CARE
 from dsrip_lib.program import BudgetPeriod, Program
 
 PATHS = ("path_aco", "path_apm_pcp", "path_apm_spending")
+PATH_LABELS = {"path_aco": "via ACO", "path_apm_pcp": "via APM PCP", "path_apm_spending": "via APM spending"}
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,8 @@ class AdoptionResult:
     ``by_path`` counts the members meeting each path (a member may meet
     several); ``numerator`` counts each member once. ``target`` and ``passed``
     are None when Exhibit 26 sets no target (the Preparation Budget Period).
+    ``summary()`` (and ``print``) gives a readable plain-text table, and Jupyter shows
+    the result as an HTML table; both show the computed, unsuppressed counts.
     """
 
     budget_period: int
@@ -40,6 +44,59 @@ class AdoptionResult:
     target: float | None
     passed: bool | None
     by_path: dict[str, int]
+
+    def _rows(self) -> list[tuple[str, str]]:
+        """(label, value) pairs of the summary, in reading order."""
+        rate = "none (no ACO-eligible member)" if self.rate is None else f"{self.rate:.2%}"
+        target = "none (Exhibit 26: NA)" if self.target is None else _percent(self.target)
+        if self.denominator == 0:
+            result = "no eligible members"
+        else:
+            result = "n/a (no target)" if self.passed is None else ("pass" if self.passed else "fail")
+        return [
+            ("ACO-eligible members (denominator)", f"{self.denominator:,}"),
+            ("Adopted, any path (numerator)", f"{self.numerator:,}"),
+            *((f"  {PATH_LABELS[p]}", f"{self.by_path.get(p, 0):,}") for p in PATHS),
+            ("Adoption rate", rate),
+            ("Target", target),
+            ("Result", result),
+        ]
+
+    def _title(self) -> str:
+        return f"ACO/APM adoption rate, ACO budget period {self.budget_period} (Sec 5.2.1.1, Exhibit 26)"
+
+    def summary(self) -> str:
+        """The result as a short plain-text table (like a statsmodels result's ``summary()``).
+
+        The counts are the computed ones, not suppressed: a summary is for the analyst's
+        screen, never for publication (publish through the ``Publisher``).
+        """
+        rows = self._rows()
+        width = max(len(label) for label, _ in rows)
+        value_width = max(len(value) for _, value in rows)
+        title = self._title()
+        rule = "=" * max(len(title), width + 2 + value_width)
+        body = [f"{label:<{width}}  {value:>{value_width}}" for label, value in rows]
+        note = "Members meeting several paths count once in the numerator; paths may overlap."
+        return "\n".join([title, rule, *body, "-" * len(rule), note])
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        """The summary as an HTML table, shown by Jupyter when the result is a cell's value."""
+        body = ""
+        for label, value in self._rows():
+            indent = "; padding-left:1.5em" if label.startswith(" ") else ""  # the paths, under the numerator
+            body += (f'<tr><th style="text-align:left{indent}">{html.escape(label.strip())}</th>'
+                     f'<td style="text-align:right">{html.escape(value)}</td></tr>')
+        return (f'<table class="dsrip-adoption-result"><caption>{html.escape(self._title())}</caption>'
+                f"<tbody>{body}</tbody></table>")
+
+
+def _percent(share: float) -> str:
+    """A target as written: 35%, 37.5% (at most two decimals, no trailing zeros)."""
+    return f"{share * 100:.2f}".rstrip("0").rstrip(".") + "%"
 
 
 def _period_of(day: ir.DateValue, periods: Sequence[BudgetPeriod]) -> ir.IntegerValue:
@@ -83,17 +140,12 @@ def adoption_members(
     keys = ["member_id", "budget_period"]
     labelled = enrollment.mutate(budget_period=_period_of(enrollment.month, periods))
     in_period = labelled.filter(labelled.budget_period.notnull(), labelled.aco_eligible)
-    denominator = in_period.select(*keys).distinct()
 
-    months = with_assigned_pcp(in_period, pcp_assignments, providers, day)
-    attributed = attribute_months(months, entities, program)
-    aco = (attributed.select("member_id", budget_period=_period_of(attributed.month, periods))
-           .distinct().mutate(path_aco=True))
-    apm_pcp = (
-        months.filter((months.plan_type == MCO_PLAN_TYPE) & months.pcp_apm_paid.fill_null(False))
-        .select(*keys)
-        .distinct()
-        .mutate(path_apm_pcp=True)
+    # one grouped pass over the months: the denominator and the first two paths together
+    months = flag_attributed(with_assigned_pcp(in_period, pcp_assignments, providers, day), entities, program)
+    month_paths = months.group_by(keys).aggregate(
+        path_aco=months.attributed.any(),
+        path_apm_pcp=((months.plan_type == MCO_PLAN_TYPE) & months.pcp_apm_paid.fill_null(False)).any(),
     )
 
     c = claims.filter(claims.service_category != PRIMARY_CARE).mutate(
@@ -108,9 +160,7 @@ def adoption_members(
         (spend.total > 0) & share_above(spend.apm, spend.total, threshold)
     ).select(*keys, path_apm_spending=ibis.literal(True))
 
-    out = denominator
-    for path in (aco, apm_pcp, apm_spending):
-        out = out.left_join(path, keys).drop("member_id_right", "budget_period_right")
+    out = month_paths.left_join(apm_spending, keys).drop("member_id_right", "budget_period_right")
     return out.select(*keys, *(out[p].fill_null(False).name(p) for p in PATHS))
 
 
