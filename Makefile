@@ -13,12 +13,17 @@ RUN    ?= params/runs/default.yaml
 
 setup: $(STAMP)
 
-# WeasyPrint needs Pango and a font; install them only when missing (Debian).
+# WeasyPrint needs the Pango library (fonts come from matplotlib's package, never the system).
+# Installed only when missing, with apt-get as root (Debian); without root, say what to run.
+PANGO_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fontconfig
 system-deps:
-	@if ! ldconfig -p | grep -q libpango-1.0 || ! fc-list 2>/dev/null | grep -qi dejavu; then \
-	  echo "installing Pango and fonts for PDF output"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fontconfig fonts-dejavu-core >/dev/null; \
+	@if ! ldconfig -p | grep -q libpango-1.0; then \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "PDF output needs Pango. Ask an administrator to run: apt-get install $(PANGO_PACKAGES)"; \
+	    echo "(or, with conda: conda install -c conda-forge pango). README.md: Set-up without root."; exit 1; \
+	  fi; \
+	  echo "installing Pango for PDF output"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PANGO_PACKAGES) >/dev/null; \
 	fi
 
 $(STAMP): requirements.lock pyproject.toml | system-deps
