@@ -277,3 +277,98 @@ def test_another_program_calendar_moves_the_bounds():
         claims.schema().validate(frame)
     entities = table_specs(bounds)["entities"]
     assert not any("risk_track is one of" in r.description for r in entities.row_rules)  # no ACO exhibits
+
+
+# -- how validation runs: one query per table over its parts, grain by hashes, one SQL form of each rule
+def _claims_parts(data_dir: Path, parts: list[pd.DataFrame]) -> Path:
+    """valid_frames() with claims written as one part file per frame."""
+    frames = valid_frames()
+    del frames["claims"]
+    write(data_dir, frames)
+    parts_dir = data_dir / "claims.parquet"
+    parts_dir.mkdir()
+    for i, part in enumerate(parts):
+        pq.write_table(pa.Table.from_pandas(part, preserve_index=False), parts_dir / f"part-{i}.parquet")
+    return data_dir
+
+
+def test_counts_add_up_over_parts_and_examples_follow_file_order(tmp_path):
+    claims = valid_frames()["claims"]
+    bad = [claims.iloc[[i]].assign(paid_amount=-1.0, claim_id=f"X{i}") for i in range(3)]
+    message = problems_of(_claims_parts(tmp_path, [bad[2], claims, bad[1], bad[0]]))
+    line = next(line for line in message.splitlines() if "column paid_amount" in line)
+    assert 'rule ">= 0": 3 rows' in line
+    shown = [line.strip() for line in message.splitlines() if "paid_amount=-1.0" in line]
+    assert [s.split(":")[0] for s in shown] == ["part-0.parquet row 1", "part-2.parquet row 1", "part-3.parquet row 1"]
+
+
+def test_a_part_missing_a_column_still_has_its_other_columns_checked(tmp_path):
+    claims = valid_frames()["claims"]
+    parts = [claims.iloc[[0]], claims.iloc[[1]].drop(columns="exclusion_category").assign(paid_amount=-5.0),
+             claims.iloc[[2]].assign(service_category="dental")]
+    message = problems_of(_claims_parts(tmp_path, parts))
+    assert 'column exclusion_category: rule "required column is missing"' in message
+    assert "part-1.parquet row 1: claim_id='C2'" in message and "paid_amount=-5.0" in message
+    assert "part-2.parquet row 1: claim_id='C3'" in message and "service_category='dental'" in message
+
+
+def test_csv_rows_are_numbered_in_the_file(tmp_path):
+    frames = valid_frames()
+    del frames["providers"]
+    write(tmp_path, frames)
+    (tmp_path / "providers.csv").write_text(
+        "npi,provider_type,is_chc,aco_id,apm_paid\n1234567890,pcp,true,ACO1,true\n098765432,pcp,false,,false\n")
+    message = problems_of(tmp_path)
+    assert "providers.csv:" in message and 'column npi: rule "10 digits": 1 row' in message
+    assert "row 2: npi='098765432', provider_type='pcp'" in message
+
+
+def test_null_keys_repeating_the_grain_are_found(tmp_path):
+    frames = valid_frames()
+    frames["claims"] = frames["claims"].assign(claim_id=[None, None, "C3"])
+    message = problems_of(write(tmp_path, frames))
+    assert 'column claim_id: rule "not null": 2 rows' in message
+    assert "claim_id=null: 2 rows" in message
+
+
+def test_grain_repeats_across_streamed_batches(monkeypatch):
+    monkeypatch.setattr("dsrip_lib.inputs.validation.BATCH_ROWS", 2)  # the key hashes arrive 2 rows at a time
+    members = pd.DataFrame({"member_id": [f"M{i}" for i in range(9)] + ["M0"], "birth_date": D(1990, 1, 1),
+                            "sex": "F", "dual_eligible": False})
+    validate_table("members", members.iloc[:9])
+    with pytest.raises(InputValidationError, match="2 rows share 1 key.*\n.*member_id='M0': 2 rows"):
+        validate_table("members", members)
+
+
+def test_nan_is_caught_whatever_the_parquet_statistics_say(tmp_path):
+    # pyarrow leaves NaN out of the min/max statistics: DuckDB must not fold the checks with them
+    frames = valid_frames()
+    frames["risk_scores"] = pa.table({"member_id": ["01060", "M2"], "year": [2018, 2018],
+                                      "risk_score": pa.array([1.2, float("nan")])})
+    message = problems_of(write(tmp_path, frames))
+    assert 'column risk_score: rule "> 0": 1 row' in message and "risk_score=nan" in message
+
+
+def test_pandera_schema_runs_the_same_rules_on_a_frame():
+    spec = table_specs(Bounds.from_program(load_program()))["enrollment"]
+    frame = (pa.Table.from_pandas(valid_frames()["enrollment"], preserve_index=False).cast(spec.arrow_schema)
+             .to_pandas(types_mapper=pd.ArrowDtype))
+    spec.schema().validate(frame)
+    with pytest.raises(pandera.errors.SchemaError, match="aco_eligible is false when eligibility_group is 'other'"):
+        spec.schema().validate(frame.assign(aco_eligible=pd.array([True] * 4, dtype=frame["aco_eligible"].dtype)))
+    with pytest.raises(pandera.errors.SchemaError, match="first day of a month"):
+        spec.schema().validate(frame.assign(month=pd.array([D(2018, 1, 2)] * 4, dtype=frame["month"].dtype)))
+
+
+def test_a_damaged_page_behind_a_sound_footer_is_reported(tmp_path):
+    write(tmp_path, valid_frames())
+    path = tmp_path / "members.parquet"
+    pq.write_table(pa.Table.from_pandas(valid_frames()["members"], preserve_index=False), path, compression="zstd")
+    chunk = pq.ParquetFile(path).metadata.row_group(0).column(0)  # member_id: read by the grain check
+    start = chunk.dictionary_page_offset or chunk.data_page_offset
+    raw = bytearray(path.read_bytes())
+    for i in range(start + 12, start + chunk.total_compressed_size - 2):
+        raw[i] ^= 0x5A
+    path.write_bytes(bytes(raw))
+    message = problems_of(tmp_path)
+    assert "members.parquet:" in message and 'rule "readable parquet"' in message
