@@ -203,6 +203,7 @@ class Bounds:
     sfys: tuple[int, ...]
     safety_net_categories: tuple[int, ...] | None = None
     model_risk_tracks: tuple[tuple[str, int | None], ...] | None = None
+    aco_period_starts: tuple[tuple[int, dt.date], ...] = ()  # ACO budget period -> its first day
 
     @classmethod
     def from_program(cls, program: Program) -> Bounds:
@@ -223,7 +224,9 @@ class Bounds:
                    sfys=tuple(range(cal.sfy_of(first_day), cal.sfy_of(last_day) + 1)),
                    safety_net_categories=None if aco is None else tuple(sorted(aco.safety_net_adjustment)),
                    model_risk_tracks=None if aco is None else tuple((m.model, m.risk_track)
-                                                                     for m in aco.model_adjustments))
+                                                                     for m in aco.model_adjustments),
+                   aco_period_starts=tuple((p.number, p.start) for p in cal.budget_periods("aco"))
+                   if "aco" in cal.budget_period_schedules else ())
 
     @property
     def years(self) -> tuple[int, ...]:
@@ -331,6 +334,27 @@ _CHC_PCP = SqlRule(
 )
 
 
+def _aco_before_join_rule(bounds: Bounds) -> tuple[SqlRule, ...]:
+    """Enrollment names an ACO only from the first day of the ACO's join budget period.
+
+    References
+    ----------
+    MassHealth DSRIP Protocol, Sec 3.1.1 (ACO budget periods), Sec 4.4.1 (ACOs joining after the
+    Preparation Budget Period), Sec 4.4.4 (members enrolled in an ACO).
+    """
+    if not bounds.aco_period_starts:
+        return ()
+    joined = " ".join(f"WHEN {n} THEN DATE '{start}'" for n, start in bounds.aco_period_starts)
+    return (SqlRule(
+        "an ACO is named only from the first month of its join budget period", "aco_id, month",
+        (("enrollment", ("member_id", "month", "aco_id")), ("entities", ("entity_id", "join_budget_period"))),
+        f"""SELECT e.member_id, e.month, e.aco_id, a.join_budget_period
+            FROM enrollment e JOIN entities a ON a.entity_id = e.aco_id
+            WHERE e.month < CASE a.join_budget_period {joined} END""",
+        lambda r: f"member_id={show(r[0])}, month={r[1]}: aco_id={show(r[2])} joins in budget period {r[3]}",
+    ),)
+
+
 def _risk_track_rule(pairs: tuple[tuple[str, int | None], ...] | None) -> tuple[RowRule, ...]:
     """An ACO's risk track is one its model offers (null for a model without tracks).
 
@@ -399,7 +423,7 @@ def table_specs(bounds: Bounds) -> dict[str, TableSpec]:
         ), foreign_keys=(
             ForeignKey("member_id", "members", "member_id"),
             ForeignKey("aco_id", "entities", "entity_id", aco),
-        ), sql_rules=(_CHC_PCP,)),
+        ), sql_rules=(_CHC_PCP, *_aco_before_join_rule(bounds))),
         TableSpec("pcp_assignments", True, ("member_id", "start_date"), (
             Col("member_id", STRING),
             Col("pcp_npi", STRING),

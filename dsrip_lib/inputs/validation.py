@@ -216,6 +216,8 @@ def validate_dir(path: str | Path, program: ProgramArg = None) -> str:
                 problems.add(label, FILE, f"one file per table: remove {name}.parquet or {name}.csv")
             check = _check_csv if location.suffix == ".csv" else _check_parquet
             found[name] = check(con, spec, location, label, problems)
+            if spec.required and found[name].rows == 0 and found[name].usable:
+                problems.add(label, FILE, "a required table has rows (this one is empty)")
         ran = check_cross_rows(con, specs, found, problems, BATCH_ROWS)
     if problems:
         order = [found[n].label if n in found else f"{n}.parquet" for n in specs]
@@ -226,7 +228,8 @@ def validate_dir(path: str | Path, program: ProgramArg = None) -> str:
 def _summary(data_dir: Path, specs: dict[str, TableSpec], found: dict[str, Found], ran: int, seconds: float) -> str:
     width = max(len(f.label) for f in found.values())
     lines = [f"data directory {data_dir} conforms to the data contract ({DOC})"]
-    lines += [f"  {f.label:<{width}}  {f.rows:>13,} row{'s' * (f.rows != 1)}" for f in found.values()]
+    lines += [f"  {f.label:<{width}}  {f.rows:>13,} row{'s' * (f.rows != 1)}" + ("  (empty)" if not f.rows else "")
+              for f in found.values()]
     absent = [n for n in specs if n not in found]
     if absent:
         lines.append(f"  optional tables absent: {', '.join(absent)}")

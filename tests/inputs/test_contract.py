@@ -179,6 +179,30 @@ def test_missing_optional_table_passes(tmp_path):
     assert "measure_results" in absent
 
 
+@pytest.mark.parametrize("table", ["enrollment", "claims"])
+def test_an_empty_required_table_is_refused(tmp_path, table):
+    frames = valid_frames()
+    frames[table] = frames[table].iloc[0:0]
+    message = problems_of(write(tmp_path, frames))
+    assert f"{table}.parquet:" in message and "a required table has rows (this one is empty)" in message
+
+
+def test_an_empty_optional_table_is_reported_as_empty(tmp_path):
+    frames = valid_frames()
+    frames["measure_results"] = frames["measure_results"].iloc[0:0]
+    line = next(x for x in validate_dir(write(tmp_path, frames)).splitlines() if "measure_results" in x)
+    assert line.rstrip().endswith("0 rows  (empty)")
+
+
+def test_enrollment_naming_an_aco_before_it_joins_is_refused(tmp_path):
+    """ACO1 joins in BP 2 (2019): enrollment in it in 2018 is a data problem (Sec 4.4.1)."""
+    frames = valid_frames()
+    frames["entities"] = frames["entities"].assign(join_budget_period=[2, 1, 0, 0])
+    message = problems_of(write(tmp_path, frames))
+    assert "enrollment.parquet:" in message and "an ACO is named only from the first month of its join" in message
+    assert "member_id='01060', month=2018-01-01: aco_id='ACO1' joins in budget period 2" in message
+
+
 def test_unreadable_file(tmp_path):
     write(tmp_path, valid_frames())
     (tmp_path / "members.parquet").write_bytes(b"not parquet at all")
