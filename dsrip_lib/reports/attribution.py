@@ -107,6 +107,9 @@ HEADERS = {
     "table": "Table",
     "rows": "Rows",
 }
+# the coverage table's own words ("from" is the flows matrix's row label elsewhere in the report)
+COVERAGE_HEADERS = {"from": "From", "to": "To", "months with rows": "Months with rows",
+                    "months spanned": "Months spanned"}
 ADOPTION_PATHS = {"path_aco": "via ACO", "path_apm_pcp": "via APM PCP", "path_apm_spending": "via APM spending"}
 FLOW_LABELS = {  # members_before and members_after are labelled with their months
     "kept": "kept",

@@ -246,6 +246,8 @@ def test_every_published_header_is_plain_words_and_rates_show_as_percentages(tin
 
     headers = re.findall(r"<th[^>]*>(.*?)</th>", tiny_report.read_text())
     assert headers and not [h for h in headers if "_" in h]
+    coverage = openpyxl.load_workbook(tiny_report.with_suffix(".xlsx"))["coverage"]
+    assert [c.value for c in coverage[3]] == ["Table", "Rows", "From", "To", "Months with rows", "Months spanned"]
     book = openpyxl.load_workbook(tiny_report.with_suffix(".xlsx"))
     sheet = book["CHC share"]
     header = [c.value for c in sheet[3]]
