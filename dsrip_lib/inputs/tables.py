@@ -16,10 +16,10 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
-import pandera.pandas as pa
 import pyarrow as arrow
 
 from dsrip_lib.errors import InputValidationError
@@ -39,6 +39,9 @@ from dsrip_lib.inputs.codes import (
     SURVEYS,
 )
 from dsrip_lib.program import Program, load_program
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 ProgramArg = Program | str | Path | None  # a program, its name or path; None = the default program
 
@@ -168,6 +171,8 @@ class TableSpec:
     def schema(self) -> pa.DataFrameSchema:
         """The row rules as a pandera schema, for a pandas frame with the canonical column types
         (Arrow-backed); its checks run the rules' SQL predicates on the frame in DuckDB."""
+        import pandera.pandas as pa  # here only: validation itself does without pandera
+
         return pa.DataFrameSchema(
             {c.name: pa.Column(c.kind.pandas_dtype, [pa.Check(_holds(c.passes(k)), error=k.description)
                                                      for k in c.checks], nullable=c.nullable)
