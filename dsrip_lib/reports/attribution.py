@@ -90,7 +90,6 @@ class AttributionOptions(BaseModel):
         return value
 
 
-ACO_COLUMNS = ["aco_id", "name", "model"]
 # what readers see for the code-named columns of the report's tables (values keep the code names)
 HEADERS = {
     "aco_id": "ACO",
