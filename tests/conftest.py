@@ -14,6 +14,14 @@ if os.environ.get("CI"):
 
 
 @pytest.fixture(scope="session")
+def program():
+    """The MassHealth DSRIP program definition (params/program/masshealth_dsrip.yaml)."""
+    from dsrip_lib.program import load_program
+
+    return load_program()
+
+
+@pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory):
     """The tiny synthetic state (a few thousand members), generated once per test session."""
     from dsrip_lib.synth import generate

@@ -1,4 +1,4 @@
-"""Accountability: ACO/APM adoption (State domain 1); to come, the State, ACO and CP/CSA scores.
+"""Accountability: ACO/APM adoption (State domain 1), ACO and CP/CSA scores, earned at-risk funds, outcomes pools.
 
 MassHealth DSRIP Protocol, Sec 5.2-5.4.
 """

@@ -141,8 +141,10 @@ def adoption_members(
     labelled = enrollment.mutate(budget_period=_period_of(enrollment.month, periods))
     in_period = labelled.filter(labelled.budget_period.notnull(), labelled.aco_eligible)
 
-    # one grouped pass over the months: the denominator and the first two paths together
-    months = flag_attributed(with_assigned_pcp(in_period, pcp_assignments, providers, day), entities, program)
+    # one grouped pass over the months: the denominator and the first two paths together. Only MCO
+    # months read the assigned PCP (model C attribution, the APM-PCP path): only they are joined.
+    with_pcp = with_assigned_pcp(in_period, pcp_assignments, providers, day, plan_types=(MCO_PLAN_TYPE,))
+    months = flag_attributed(with_pcp, entities, program)
     month_paths = months.group_by(keys).aggregate(
         path_aco=months.attributed.any(),
         path_apm_pcp=((months.plan_type == MCO_PLAN_TYPE) & months.pcp_apm_paid.fill_null(False)).any(),

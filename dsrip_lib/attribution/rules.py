@@ -24,18 +24,35 @@ from dsrip_lib.program import Calendar, Program
 SnapshotDay = Literal["last", "first"]
 
 
-def snapshot_date(month: ir.DateValue, day: SnapshotDay = "last") -> ir.DateValue:
-    """The day of ``month`` (a first-of-month date) on which assignments are read.
+def assignment_months(pcp_assignments: ir.Table, day: SnapshotDay = "last") -> ir.Table:
+    """Each PCP assignment span as the months whose snapshot day it covers.
+
+    A span covers day ``d`` when ``start_date <= d`` and ``end_date`` is null or ``>= d``.
+    For first-of-month ``month`` values (the contract's), that is ``first_month <= month`` and
+    (``end_month`` null or ``month < end_month``), two dates computed once per span rather
+    than a snapshot date once per enrollment month (the same rule as validation's ``chc_pcp``):
+
+    * ``"last"`` day: ``first_month`` is the month of ``start_date``; ``end_month`` the month
+      of the day after ``end_date``;
+    * ``"first"`` day: ``first_month`` is the first month starting on or after ``start_date``;
+      ``end_month`` the month after ``end_date``'s.
+
+    Returns ``member_id``, ``pcp_npi``, ``first_month``, ``end_month``.
 
     References
     ----------
     MassHealth DSRIP Protocol, Sec 4.4.4 (member counts from MCO-reported primary care assignments).
     """
-    if day == "first":
-        return month
+    a = pcp_assignments
+    start, end = a.start_date.cast("timestamp"), a.end_date.cast("timestamp")  # explicit dates come back
+    one_day, one_month = ibis.interval(days=1), ibis.interval(months=1)
     if day == "last":
-        return (month + ibis.interval(months=1) - ibis.interval(days=1)).cast("date")
-    raise ParameterError(f"assignment_snapshot_day must be 'last' or 'first', got {day!r}")
+        first, end = start.truncate("M"), (end + one_day).truncate("M")
+    elif day == "first":
+        first, end = (start - one_day).truncate("M") + one_month, end.truncate("M") + one_month
+    else:
+        raise ParameterError(f"assignment_snapshot_day must be 'last' or 'first', got {day!r}")
+    return a.select("member_id", "pcp_npi", first_month=first.date(), end_month=end.date())
 
 
 def with_assigned_pcp(
@@ -43,27 +60,33 @@ def with_assigned_pcp(
     pcp_assignments: ir.Table,
     providers: ir.Table,
     day: SnapshotDay = "last",
+    plan_types: tuple[str, ...] | None = None,
 ) -> ir.Table:
     """Enrollment months with the PCP assignment in effect on the snapshot day.
 
     An assignment covers day ``d`` when ``start_date <= d`` and ``end_date`` is
-    null or ``>= d``. A member's spans do not overlap, so each month gets at most
-    one PCP. Adds ``pcp_npi``, ``pcp_is_chc``, ``pcp_apm_paid`` and
-    ``pcp_aco_id`` (null when no assignment covers the day).
+    null or ``>= d`` (:func:`assignment_months`). A member's spans do not overlap, so each
+    month gets at most one PCP. Adds ``pcp_npi``, ``pcp_is_chc``, ``pcp_apm_paid`` and
+    ``pcp_aco_id`` (null when no assignment covers the day). With ``plan_types``, only months
+    of those plan types are joined to the assignments (a rule reading the PCP of no other
+    month then joins fewer rows); the other months keep null PCP columns.
 
     References
     ----------
     MassHealth DSRIP Protocol, Sec 4.4.4 (primary care assignments reported by MCOs); Sec 5.2.1.1 (the
     member's PCP paid under an APM).
     """
-    snap = enrollment.mutate(_snap=snapshot_date(enrollment.month, day))
-    pa = pcp_assignments.select("member_id", "pcp_npi", "start_date", "end_date")
-    joined = snap.left_join(
+    pa = assignment_months(pcp_assignments, day)
+    # a null key matches no span: months of other plan types skip the join in the same pass
+    key = enrollment.member_id if plan_types is None else ibis.ifelse(
+        enrollment.plan_type.isin(plan_types), enrollment.member_id, ibis.null("string"))
+    months = enrollment.mutate(_key=key)
+    joined = months.left_join(
         pa,
         [
-            snap.member_id == pa.member_id,
-            pa.start_date <= snap._snap,
-            pa.end_date.isnull() | (pa.end_date >= snap._snap),
+            months._key == pa.member_id,
+            pa.first_month <= months.month,
+            pa.end_month.isnull() | (months.month < pa.end_month),
         ],
     )
     prov = providers.select(

@@ -3,8 +3,9 @@
 from dsrip_lib.program.calendar import BudgetPeriod, Calendar, DateRange, lookback_window
 from dsrip_lib.program.definition import Program
 from dsrip_lib.program.loader import DEFAULT_PROGRAM, load_program, program_path
+from dsrip_lib.program.measures import Measure, MeasureBenchmarks, MeasureSlates
 
 __all__ = [
-    "BudgetPeriod", "Calendar", "DateRange", "DEFAULT_PROGRAM", "Program", "load_program", "lookback_window",
-    "program_path",
+    "BudgetPeriod", "Calendar", "DateRange", "DEFAULT_PROGRAM", "Measure", "MeasureBenchmarks", "MeasureSlates",
+    "Program", "load_program", "lookback_window", "program_path",
 ]

@@ -22,6 +22,12 @@ class QualityDomain(FrozenModel):
     key: str
     name: str
     weights: ByPeriod
+    short_name: str | None = None  # for table cells and chart legends where ``name`` is too long
+
+    @property
+    def label(self) -> str:
+        """The name a table or chart shows: ``short_name`` when given, else ``name``."""
+        return self.short_name or self.name
 
 
 class AcoAchievement(FrozenModel):

@@ -8,6 +8,9 @@ MassHealth DSRIP Protocol, Sec 5.1.2 (Exhibits 20 and 22), Sec 5.3.4 and 5.4.6.1
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Annotated
+
+from pydantic import Field
 
 from dsrip_lib.errors import ParameterError
 from dsrip_lib.program.values import ByPeriod, Fraction, FrozenModel
@@ -24,6 +27,7 @@ class AtRisk(FrozenModel):
     aco: dict[str, ByPeriod]
     cp_csa: ByPeriod
     remediation_max_earn_back_share: Fraction
+    remediation_plan_max_score: Annotated[float, Field(gt=0)]
 
     def aco_share(self, substream: str, bp: int, join_bp: int = 0) -> float:
         """Share of an ACO sub-stream withheld at risk in ``bp`` for an ACO that joined in ``join_bp``.

@@ -15,6 +15,20 @@ from pydantic import Field, model_validator
 from dsrip_lib.program.values import EPS, Fraction, FrozenModel
 
 
+class QualityScoreThresholds(FrozenModel):
+    """Minimum Quality Score Threshold and Excellence Quality Score Benchmark (Sec 5.4.4.4)."""
+
+    minimum: Fraction
+    excellence: Fraction
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.minimum >= self.excellence:
+            raise ValueError(f"minimum quality score {self.minimum} is not below the excellence benchmark "
+                             f"{self.excellence}")
+        return self
+
+
 class CpAccountability(FrozenModel):
     """CP and CSA accountability to the State.
 
@@ -27,6 +41,8 @@ class CpAccountability(FrozenModel):
     improvement_over_self_share: Fraction
     reporting_only_budget_periods: list[int]
     domain_weights: dict[str, dict[str, Fraction]]
+    # Illustrative (the State never published them): replaced by a run's thresholds.
+    illustrative_quality_score_thresholds: dict[str, QualityScoreThresholds] = {}
 
     @model_validator(mode="after")
     def _weights_sum_to_one(self):

@@ -20,7 +20,15 @@ from dsrip_lib.program.attribution import AttributionRules
 from dsrip_lib.program.calendar import Calendar
 from dsrip_lib.program.cp_accountability import CpAccountability
 from dsrip_lib.program.funding import Funding
+from dsrip_lib.program.measures import (
+    MeasureBenchmarks,
+    MeasureSlates,
+    check_benchmarks_against_slates,
+    check_slate_domains,
+)
 from dsrip_lib.program.payments import AcoPayments, CpPayments
+from dsrip_lib.program.settlement import RiskCorridors, Settlement
+from dsrip_lib.program.spending import Spending
 from dsrip_lib.program.state_accountability import StateAccountability
 from dsrip_lib.program.values import EPS, FrozenModel
 
@@ -41,6 +49,11 @@ class Program(FrozenModel):
     quality_domains: QualityDomains | None = None
     aco_accountability: AcoAccountability | None = None
     cp_accountability: CpAccountability | None = None
+    measures: MeasureSlates | None = None
+    measure_benchmarks: MeasureBenchmarks | None = None
+    settlement: Settlement | None = None
+    partnership_plan_risk_corridors: RiskCorridors | None = None
+    spending: Spending | None = None
 
     @model_validator(mode="after")
     def _cross_block_checks(self):
@@ -51,7 +64,32 @@ class Program(FrozenModel):
                     f"state_accountability.expenditure_authority sums to {total}, not "
                     f"funding.expenditure_authority_musd {self.funding.expenditure_authority_musd}"
                 )
+        if self.spending is not None and self.state_accountability is not None:
+            named = list(self.state_accountability.spending_growth.eligibility_groups)
+            if list(self.spending.eligibility_groups) != named:
+                raise ValueError(f"spending.eligibility_groups names {list(self.spending.eligibility_groups)}, "
+                                 f"not state_accountability.spending_growth.eligibility_groups {named}")
+        if self.state_accountability is not None and self.quality_domains is not None:
+            key = self.state_accountability.quality_utilization.utilization_domain
+            if key not in {d.key for d in self.quality_domains}:
+                raise ValueError(f"state_accountability.quality_utilization.utilization_domain {key!r} "
+                                 "is not a quality_domains key")
+        if self.measures is not None or self.measure_benchmarks is not None:
+            self._check_measures()
         return self
+
+    def _check_measures(self) -> None:
+        """Slate domains are the ACO quality domains (Exhibit 32) and the CP/CSA domains of
+        Exhibits 43-45 (``cp_accountability.domain_weights``, keyed by entity type); benchmarks
+        match the slates."""
+        if self.measures is None:
+            raise ValueError("measure_benchmarks needs the measures block (the slates it benchmarks)")
+        cp_weights = self.cp_accountability.domain_weights if self.cp_accountability else {}
+        known = {entity_type: set(weights) for entity_type, weights in cp_weights.items()}
+        known["aco"] = {d.key for d in self.quality_domains or []}
+        check_slate_domains(self.measures, known)
+        if self.measure_benchmarks is not None:
+            check_benchmarks_against_slates(self.measure_benchmarks, self.measures)
 
     def require(self, block: str) -> Any:
         """The block named ``block``, or a ParameterError when this program has none.

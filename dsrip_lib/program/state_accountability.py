@@ -90,6 +90,7 @@ class QualityUtilization(FrozenModel):
     """
 
     alpha: Annotated[float, Field(gt=0, lt=1)]
+    utilization_domain: str  # the quality domain scored by gap-to-goal, not by a van Elteren test
     avoidable_utilization_targets: dict[str, ByPeriod]
 
 

@@ -88,9 +88,10 @@ def stacked_by_month(series: pd.DataFrame, marks: Sequence[tuple[dt.date, str]],
 
 
 @themed
-def share_heatmap(shares: pd.DataFrame, hidden: pd.DataFrame, title: str, xlabel: str, ylabel: str) -> Figure:
-    """A heat map of row shares (0-1) with each share printed; cells ``hidden`` show the suppression marker."""
-    fig, ax = _figure((8, 3.8), title, xlabel, ylabel)
+def share_heatmap(shares: pd.DataFrame, hidden: pd.DataFrame, title: str, xlabel: str, ylabel: str,
+                  colorbar_label: str = "Share of the row") -> Figure:
+    """A heat map of shares or scores (0-1) with each value printed; cells ``hidden`` show the suppression marker."""
+    fig, ax = _figure((8, max(3.8, 0.28 * len(shares.index) + 1.2)), title, xlabel, ylabel)
     values = shares.to_numpy(dtype=float)
     image = ax.imshow(values, cmap="cividis", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(shares.columns)), shares.columns, rotation=20, ha="right")
@@ -98,7 +99,27 @@ def share_heatmap(shares: pd.DataFrame, hidden: pd.DataFrame, title: str, xlabel
     for (i, j), value in np.ndenumerate(values):
         text = SUPPRESSED if hidden.iat[i, j] else ("" if np.isnan(value) else f"{value:.0%}")
         ax.text(j, i, text, ha="center", va="center", fontsize=7, color="black" if value > 0.55 else "white")
-    fig.colorbar(image, ax=ax, format=PERCENT, label="Share of the row")
+    fig.colorbar(image, ax=ax, format=PERCENT, label=colorbar_label)
+    return fig
+
+
+@themed
+def lines_by_period(series: pd.DataFrame, marks: Sequence[tuple[str, str]], title: str, xlabel: str, ylabel: str,
+                    mark_label: str) -> Figure:
+    """One line per column of ``series`` (0-1) over its index of periods; ``(period, column)`` pairs in ``marks``
+    get a black cross (e.g. a domain found statistically worse in that period)."""
+    fig, ax = _figure((8, 3.8), title, xlabel, ylabel)
+    periods = [str(p) for p in series.index]
+    for column in series.columns:
+        ax.plot(periods, series[column].to_numpy(dtype=float), marker="o", label=column)
+    for period, column in marks:
+        ax.plot(str(period), series.at[period, column], "kx", markersize=11, mew=2.5)
+    handles, _ = ax.get_legend_handles_labels()
+    if marks:
+        handles.append(plt.Line2D([], [], color="k", marker="x", lw=0, mew=2.5, label=mark_label))
+    ax.legend(handles=handles, loc="lower left", ncols=2)
+    ax.set_ylim(0, 1.02)
+    ax.yaxis.set_major_formatter(PERCENT)
     return fig
 
 

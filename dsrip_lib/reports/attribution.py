@@ -419,8 +419,9 @@ def attribute(ctx: ReportContext[AttributionOptions]) -> Attribution:
     data, opts = ctx.data, ctx.options
     tables = (data.table(n) for n in ("enrollment", "pcp_assignments", "providers", "entities"))
     monthly = monthly_attribution(*tables, ctx.program, day=opts.assignment_snapshot_day)
-    enrolled = data.table("enrollment").month
-    span = enrolled.min().execute(), enrolled.max().execute()
+    enrollment = data.table("enrollment")
+    first_last = enrollment.aggregate(first=enrollment.month.min(), last=enrollment.month.max()).execute()
+    span = first_last.at[0, "first"], first_last.at[0, "last"]
     periods = periods_in_data(ctx.program.calendar.budget_periods("aco"), *span)
     if opts.partial_periods == "exclude":
         periods = [p for p in periods if not p.partial]

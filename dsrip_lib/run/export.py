@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
-from dsrip_lib.publishing.fonts import pdf_stylesheet
+from dsrip_lib.publishing.fonts import font_bytes, pdf_stylesheet
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "dsrip"
@@ -101,7 +101,7 @@ def export_pdf(html: str, path: Path) -> None:
     identifier, embedded font subsets stamped with ``SOURCE_DATE_EPOCH`` (fontTools
     otherwise writes the current time into each font's ``head`` table), and every text set
     in the fonts matplotlib ships (:mod:`dsrip_lib.publishing.fonts`), whatever fonts the
-    system has. Only ``data:`` URLs may be fetched.
+    system has. Only ``data:`` URLs and those fonts may be fetched.
 
     Raises
     ------
@@ -110,11 +110,18 @@ def export_pdf(html: str, path: Path) -> None:
     """
     import weasyprint
     from weasyprint.text.fonts import FontConfiguration
-    from weasyprint.urls import FatalURLFetchingError, URLFetcher
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
     # WeasyPrint warns about every lab-theme CSS property it does not implement.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
+    class ReportFetcher(URLFetcher):  # inline data, and the packaged fonts by their own scheme
+        def fetch(self, url, headers=None):
+            font = font_bytes(url)
+            if font is not None:
+                return URLFetcherResponse(url, font, {"Content-Type": "font/ttf"})
+            return super().fetch(url, headers)
+
+    fetcher = ReportFetcher(allowed_protocols={"data"}, fail_on_errors=True)
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = epoch or str(FIXED_EPOCH)
     try:

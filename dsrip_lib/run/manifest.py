@@ -109,6 +109,11 @@ def report_record(
     }
 
 
+def _shown_validation(params: RunParams, validation: dict | None, data_dir: str) -> dict | None:
+    """The validation entry, its summary naming the data directory as the footer does."""
+    return validation and {**validation, "summary": validation["summary"].replace(str(params.data_dir), data_dir)}
+
+
 @dataclass
 class RunRecord:
     """The manifest under construction: started before any kernel, finished when all reports are staged."""
@@ -123,7 +128,8 @@ class RunRecord:
 
         ``data_inputs`` (the data files and the program definition) also get one combined
         ``data_fingerprint``, printed on every page of the reports. ``validation`` is what the
-        runner's one validation of the data directory found (None when no report reads it).
+        runner's one validation of the data directory found (None when no report reads it; it
+        may also be added afterwards, :meth:`add_validation`).
         """
 
         def entry(path: Path) -> dict:
@@ -138,8 +144,7 @@ class RunRecord:
                 "parameters": {**params.model_dump(mode="json"), "backend": mask(params.backend)},
                 "data_dir": data_dir,
                 "program": _display_path(params.program_file(), root),
-                "validation": validation and {  # the summary names the data directory as the footer does
-                    **validation, "summary": validation["summary"].replace(str(params.data_dir), data_dir)},
+                "validation": _shown_validation(params, validation, data_dir),
                 "inputs": data + [entry(path) for path in dict.fromkeys(code_inputs)],
                 "data_fingerprint": hashlib.sha256(combined.encode()).hexdigest(),
                 "packages": _versions(),
@@ -148,6 +153,10 @@ class RunRecord:
                 "start": _now(),
             }
         )
+
+    def add_validation(self, params: RunParams, validation: dict | None) -> None:
+        """Record the runner's validation of the data directory, found while the inputs were hashed."""
+        self.body["validation"] = _shown_validation(params, validation, self.body["data_dir"])
 
     def provenance(self) -> str:
         """One line for the foot of each report: code version, program, data and its fingerprint.

@@ -56,4 +56,7 @@ class ReportSpec:
 
 REPORTS: dict[str, ReportSpec] = {
     "attribution": ReportSpec("notebooks/attribution.ipynb", "dsrip_lib.reports.attribution:AttributionOptions"),
+    "tcoc_benchmarks": ReportSpec("notebooks/tcoc_benchmarks.ipynb", "dsrip_lib.reports.tcoc_benchmarks:TcocOptions"),
+    "quality_domain_tests": ReportSpec("notebooks/quality_domain_tests.ipynb",
+                                       "dsrip_lib.reports.quality_domain_tests:QualityOptions"),
 }

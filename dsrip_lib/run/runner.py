@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 import uuid
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -132,10 +132,17 @@ def _run(params: RunParams, params_file: Path, root: Path, reports: list[_Report
         if not report.notebook.is_file():
             raise ParameterError(f"report {report.name}: notebook {report.notebook} not found")
         params.report_options(report.name)
-    validation = _validate_once(params) if any(report.contract_data for report in reports) else None
     data_inputs = [*manifest.data_files(params.data_dir), params.program_file()]
     code_inputs = [params_file.resolve(), *(report.notebook for report in reports)]
-    record = manifest.RunRecord.start(params, root, data_inputs, code_inputs, validation)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # hashing the inputs (I/O, hashlib) overlaps validation
+        started = pool.submit(manifest.RunRecord.start, params, root, data_inputs, code_inputs)
+        try:
+            validation = _validate_once(params) if any(report.contract_data for report in reports) else None
+        except BaseException:
+            started.cancel()
+            raise
+        record = started.result()
+    record.add_validation(params, validation)
 
     params.reports_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".staging-{params.run_id}-", dir=params.reports_dir))

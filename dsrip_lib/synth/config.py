@@ -1,7 +1,8 @@
 """Generator configuration: profiles and calibration (``params/synth/*.yaml``) and the program.
 
 The calibration is data, not code: magnitudes live in ``params/synth/synth.yaml`` (cited in
-``docs/synthetic_data.md``) and the measure slates in ``params/synth/measure_slates.yaml``.
+``docs/synthetic_data.md``) and the measures' typical rates in ``params/synth/measure_slates.yaml``;
+the measures themselves (domains, kinds, directions) are the program's slates (Appendix D).
 Protocol numbers (calendar, exhibits, thresholds, quality domains) come from the program definition.
 """
 
@@ -16,13 +17,7 @@ from typing import Any
 import numpy as np
 
 from dsrip_lib.errors import ParameterError
-from dsrip_lib.inputs.codes import (
-    ACO_ENTITY_TYPE,
-    BH_CP_ENTITY_TYPE,
-    CSA_ENTITY_TYPE,
-    LTSS_CP_ENTITY_TYPE,
-    NOT_ACO_ELIGIBLE_GROUP,
-)
+from dsrip_lib.inputs.codes import NOT_ACO_ELIGIBLE_GROUP
 from dsrip_lib.params import read_mapping
 from dsrip_lib.program import Program, load_program
 
@@ -139,16 +134,43 @@ class MonthGrid:
         return slice(self.month_index(start), self.month_index(end) + 1)
 
 
-# entity type -> key of the program's CP/CSA domain weights (Exhibits 43-45)
-CP_DOMAIN_WEIGHTS_KEY = {BH_CP_ENTITY_TYPE: "bh_cp", LTSS_CP_ENTITY_TYPE: "ltss_cp", CSA_ENTITY_TYPE: "csa"}
+# calibration section -> the program kinds it may hold (docs/synthetic_data.md)
+SECTION_KINDS = {"measures": ("binomial", "ratio", "engagement"), "utilization": ("utilization",)}
 
 
-def _program_domains(program: Program, entity_type: str) -> set[str]:
-    """Quality domains of an entity type: the ACO domains (Exhibit 32) or the CP/CSA domains."""
-    if entity_type == ACO_ENTITY_TYPE:
-        return {d.key for d in program.quality_domains or []}
-    weights = program.cp_accountability.domain_weights if program.cp_accountability else {}
-    return set(weights.get(CP_DOMAIN_WEIGHTS_KEY.get(entity_type, ""), {}))
+def _slate(program: Program, entity_type: str, calibration: dict[str, Any]) -> dict[str, Any]:
+    """One entity type's calibration joined to its program measures: each measure and
+    utilization entry gains the program's domain, kind and direction; survey composites must be
+    program measures ``<survey>.<composite>``.
+
+    Raises
+    ------
+    ParameterError
+        A calibrated id that is not a measure of the slate, or one of the wrong kind.
+    """
+    where = f"{PARAMS_DIR / 'measure_slates.yaml'}: {entity_type}"
+    slates = program.require("measures")
+
+    def measure(measure_id: str, kinds: tuple[str, ...]):
+        try:
+            m = slates.measure(entity_type, measure_id)
+        except ParameterError as exc:
+            raise ParameterError(f"{where}: {exc}") from None
+        if m.kind not in kinds:
+            raise ParameterError(f"{where}: {measure_id} is a {m.kind} measure in program {program.name!r}, "
+                                 f"expected one of {list(kinds)}")
+        return m
+
+    out = {"surveys": calibration.get("surveys", {})}
+    for section, kinds in SECTION_KINDS.items():
+        out[section] = []
+        for entry in calibration.get(section, []):
+            m = measure(entry["id"], kinds)
+            out[section].append({**entry, "domain": m.domain, "kind": m.kind, "higher_is_better": m.higher_is_better})
+    for survey, composites in out["surveys"].items():
+        for composite in composites:
+            measure(f"{survey}.{composite}", ("survey",))
+    return out
 
 
 @dataclass(frozen=True)
@@ -157,28 +179,24 @@ class Config:
 
     profile: Profile
     calibration: dict[str, Any]
-    slates: dict[str, Any]          # entity type -> measures, utilization, surveys
+    slates: dict[str, Any]          # entity type -> measures, utilization, surveys (calibration + program)
     program: Program
     calendar: MonthGrid
 
     @classmethod
     def load(cls, profile: str) -> Config:
-        """The configuration of ``profile``; the slates' domains must be the program's.
+        """The configuration of ``profile``; measures come from the program's slates (Appendix D),
+        their calibration from ``measure_slates.yaml``.
 
         Raises
         ------
         ParameterError
-            Unknown profile, or a slate domain the program definition does not have.
+            Unknown profile, or a calibrated measure the program's slate does not have.
         """
         prof = get_profile(profile)
         program = load_program()
-        slates = _read_yaml("measure_slates.yaml")
-        for entity_type, slate in slates.items():
-            domains = _program_domains(program, entity_type)
-            unknown = {m["domain"] for m in slate["measures"]} - domains
-            if unknown:
-                raise ParameterError(f"{PARAMS_DIR / 'measure_slates.yaml'}: {entity_type} domains {sorted(unknown)} "
-                                     f"are not domains of program {program.name!r} ({sorted(domains)})")
+        calibration = _read_yaml("measure_slates.yaml")
+        slates = {entity_type: _slate(program, entity_type, section) for entity_type, section in calibration.items()}
         return cls(prof, _read_yaml("synth.yaml"), slates, program, MonthGrid.from_program(program))
 
     @property

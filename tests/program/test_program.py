@@ -146,7 +146,7 @@ def test_exhibits_4_19_21_substreams(program):
     mech = {k: v.value for k, v in program.aco_payments.substreams.items()}
     assert mech["startup_ongoing_primary_care"] == "not_at_risk"
     assert mech["startup_ongoing_discretionary"] == mech["dsti_glide_path"] == "withhold"
-    assert cp["bh_cp"]["outcomes_based"].value == "incentive_pool"
+    assert cp["cp_bh"]["outcomes_based"].value == "incentive_pool"
     assert cp["csa"]["infrastructure"].value == "withhold"
 
 
@@ -168,28 +168,28 @@ def test_exhibit_10_dsti_by_sfy(program):
 def test_exhibits_12_to_14_infrastructure_pmpm_ranges(program):
     pmpm = program.cp_payments.infrastructure_pmpm_usd
     # Exhibit 12, lines 764-768 (BH CP)
-    assert [(pmpm["bh_cp"][bp].low, pmpm["bh_cp"][bp].high) for bp in range(1, 6)] == [
+    assert [(pmpm["cp_bh"][bp].low, pmpm["cp_bh"][bp].high) for bp in range(1, 6)] == [
         (35, 45), (25, 35), (15, 25), (10, 20), (5, 15)
     ]
     # Exhibit 13, lines 800-804 (LTSS CP)
-    assert [(pmpm["ltss_cp"][bp].low, pmpm["ltss_cp"][bp].high) for bp in range(1, 6)] == [
+    assert [(pmpm["cp_ltss"][bp].low, pmpm["cp_ltss"][bp].high) for bp in range(1, 6)] == [
         (30, 40), (20, 30), (10, 20), (8, 18), (5, 15)
     ]
     # Exhibit 14, lines 831-835 (CSA)
     assert (pmpm["csa"][1].low, pmpm["csa"][4].high) == (35, 20)
-    assert pmpm["bh_cp"][0] is None
+    assert pmpm["cp_bh"][0] is None
 
 
 def test_cp_payment_constants(program):
     cp = program.cp_payments
-    assert cp.care_coordination_pmpm_usd == approx({"bh_cp": 180.0, "ltss_cp": 80.0})  # lines 748, 783
-    assert (cp.caseload_per_fte["bh_cp"].low, cp.caseload_per_fte["bh_cp"].high) == (35, 50)  # line 748
-    assert (cp.caseload_per_fte["ltss_cp"].low, cp.caseload_per_fte["ltss_cp"].high) == (70, 100)  # line 783
-    assert cp.prep_infrastructure_usd["bh_cp"].high == approx(500_000)  # line 753
+    assert cp.care_coordination_pmpm_usd == approx({"cp_bh": 180.0, "cp_ltss": 80.0})  # lines 748, 783
+    assert (cp.caseload_per_fte["cp_bh"].low, cp.caseload_per_fte["cp_bh"].high) == (35, 50)  # line 748
+    assert (cp.caseload_per_fte["cp_ltss"].low, cp.caseload_per_fte["cp_ltss"].high) == (70, 100)  # line 783
+    assert cp.prep_infrastructure_usd["cp_bh"].high == approx(500_000)  # line 753
     assert (cp.prep_infrastructure_usd["csa"].low, cp.prep_infrastructure_usd["csa"].high) == (75_000, 350_000)  # 820
-    assert cp.outcomes_pool_usd["bh_cp"][3] == approx(1_000_000)  # line 780
-    assert cp.outcomes_pool_usd["ltss_cp"][5] == approx(500_000)  # line 817
-    assert cp.outcomes_pool_usd["bh_cp"][2] is None  # "Starting in Budget Period 3"
+    assert cp.outcomes_pool_usd["cp_bh"][3] == approx(1_000_000)  # line 780
+    assert cp.outcomes_pool_usd["cp_ltss"][5] == approx(500_000)  # line 817
+    assert cp.outcomes_pool_usd["cp_bh"][2] is None  # "Starting in Budget Period 3"
     assert cp.infrastructure_installments_per_budget_period == 2  # bi-annual, line 754
 
 
@@ -359,19 +359,19 @@ def test_exhibits_36_37_quartile_targets(program):
 def test_exhibits_43_to_45_cp_domain_weights(program):
     weights = program.cp_accountability.domain_weights
     # Exhibit 43, lines 2090-2116
-    assert weights["bh_cp"] == approx({
+    assert weights["cp_bh"] == approx({
         "prevention_wellness": 0.05, "chronic_disease": 0.05, "behavioral_health": 0.10, "member_experience": 0.10,
         "integration": 0.10, "avoidable_utilization": 0.10, "engagement": 0.50,
     })
     # Exhibit 44, lines 2134-2152
     assert weights["csa"]["behavioral_health"] == approx(0.20) and len(weights["csa"]) == 5
     # Exhibit 45, lines 2170-2188
-    assert weights["ltss_cp"]["member_experience"] == approx(0.20)
-    assert weights["ltss_cp"]["integration"] == approx(0.15)
+    assert weights["cp_ltss"]["member_experience"] == approx(0.20)
+    assert weights["cp_ltss"]["integration"] == approx(0.15)
     # Exhibit 46, lines 2205-2242: BH CP total quality score 80.45%
     averages = {"prevention_wellness": 0.51, "chronic_disease": 0.60, "behavioral_health": 0.73,
                 "member_experience": 0.88, "integration": 0.56, "avoidable_utilization": 0.67, "engagement": 0.93}
-    assert sum(weights["bh_cp"][d] * a for d, a in averages.items()) == approx(0.8045)
+    assert sum(weights["cp_bh"][d] * a for d, a in averages.items()) == approx(0.8045)
 
 
 def test_cp_scoring_constants(program):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dsrip_lib.publishing.fonts import FACES, font_files, pdf_stylesheet
+from dsrip_lib.publishing.fonts import FACES, FONT_SCHEME, font_bytes, font_files, pdf_stylesheet
 from dsrip_lib.run import manifest
 from dsrip_lib.run.parameters import RunParams
 
@@ -63,8 +63,16 @@ def test_every_face_is_a_file_of_the_pinned_package():
     assert len(files) == sum(len(faces) for faces in FACES.values())
     assert all(path.is_file() and "mpl-data" in path.parts for path in files)
     css = pdf_stylesheet()
-    assert css.count("@font-face") == len(files) and "url(data:font/ttf;base64," in css
+    assert css.count("@font-face") == len(files) and f"url({FONT_SCHEME}:DejaVuSans.ttf)" in css
     assert "http" not in css and "file:" not in css
+
+
+def test_the_font_scheme_serves_the_packaged_faces_and_nothing_else():
+    for path in font_files():
+        assert font_bytes(f"{FONT_SCHEME}:{path.name}") == path.read_bytes()
+    for url in (f"{FONT_SCHEME}:../../secret.ttf", f"{FONT_SCHEME}:Arial.ttf", "file:///etc/passwd",
+                "data:font/ttf;base64,AAAA", f"{FONT_SCHEME.upper()}:DejaVuSans.ttf"):
+        assert font_bytes(url) is None
 
 
 def test_the_manifest_records_each_font_file_with_its_hash(tmp_path):

@@ -23,7 +23,7 @@ from dsrip_lib.synth.config import PARAMS_DIR
 
 PROGRAM = load_program()
 CALIBRATION = yaml.safe_load((PARAMS_DIR / "synth.yaml").read_text())
-SLATES = yaml.safe_load((PARAMS_DIR / "measure_slates.yaml").read_text())
+SLATES = PROGRAM.require("measures")
 # Public figures ([S3] of docs/synthetic_data.md: GAO-15-460)
 GAO_ZERO_SHARE, GAO_TOP1, GAO_TOP5 = 0.12, 0.25, 0.48
 
@@ -223,6 +223,49 @@ def test_every_entity_type_has_quality_results(tiny_data):
     assert all(t == {"aco", "cp_bh", "cp_ltss", "csa"} for t in types.values()), types
 
 
+def test_every_generated_measure_is_in_its_program_slate(tiny_data):
+    """measure_results, utilization and survey_scores use the program's measure ids (Appendix D),
+    each in the table its kind belongs to."""
+    entities = read(tiny_data, "entities").set_index("entity_id")["entity_type"]
+    tables = {"measure_results": {"binomial", "ratio", "engagement"}, "utilization": {"utilization"},
+              "survey_scores": {"survey"}}
+    for name, kinds in tables.items():
+        df = read(tiny_data, name)
+        ids = df["survey"] + "." + df["composite"] if name == "survey_scores" else df["measure_id"]
+        pairs = set(zip(df["entity_id"].map(entities), ids))
+        assert pairs, name
+        for entity_type, measure_id in pairs:
+            assert SLATES.measure(entity_type, measure_id).kind in kinds, (name, entity_type, measure_id)
+
+
+def test_calibration_of_a_measure_outside_the_slate_is_a_parameter_error(monkeypatch):
+    real = synth_config._read_yaml
+
+    def fake(name):
+        data = real(name)
+        if name == "measure_slates.yaml":
+            data["csa"]["measures"].append({"id": "not_in_appendix_d", "rate": 0.5, "prevalence": 0.1})
+        return data
+
+    monkeypatch.setattr(synth_config, "_read_yaml", fake)
+    with pytest.raises(ParameterError, match="not_in_appendix_d.*csa measure slate"):
+        synth_config.Config.load("tiny")
+
+
+def test_calibration_of_the_wrong_kind_is_a_parameter_error(monkeypatch):
+    real = synth_config._read_yaml
+
+    def fake(name):
+        data = real(name)
+        if name == "measure_slates.yaml":
+            data["aco"]["utilization"].append({"id": "fuh_7_day", "events_per_mm": 0.01})
+        return data
+
+    monkeypatch.setattr(synth_config, "_read_yaml", fake)
+    with pytest.raises(ParameterError, match="fuh_7_day is a binomial measure"):
+        synth_config.Config.load("tiny")
+
+
 # -- magnitudes (public figures) -------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def member_years(small_data):
@@ -297,7 +340,7 @@ def test_risk_scores_correlate_with_cost(small_data, member_years):
 # -- planted effects -------------------------------------------------------------------------------
 def _scored(path) -> pd.DataFrame:
     """ACOs' binomial measures with rates oriented so that higher is better."""
-    better = {m["id"]: m["higher_is_better"] for m in SLATES["aco"]["measures"]}
+    better = {m.id: m.higher_is_better for m in SLATES.slate("aco")}
     entities = read(path, "entities")
     acos = entities.loc[entities["entity_type"] == "aco", "entity_id"]
     measures = read(path, "measure_results")
