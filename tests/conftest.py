@@ -27,3 +27,11 @@ def tiny_data(tmp_path_factory):
     from dsrip_lib.synth import generate
 
     return generate(profile="tiny", seed=7, out=tmp_path_factory.mktemp("synth") / "tiny")
+
+
+@pytest.fixture(scope="session")
+def small_state(tmp_path_factory):
+    """The small synthetic state (30,000 members, 17 ACOs) with the default run's seed, generated once."""
+    from dsrip_lib.synth import generate
+
+    return generate(profile="small", seed=2017, out=tmp_path_factory.mktemp("synth") / "small_state")

@@ -66,7 +66,7 @@ class Program(FrozenModel):
                 )
         if self.spending is not None and self.state_accountability is not None:
             named = list(self.state_accountability.spending_growth.eligibility_groups)
-            if list(self.spending.eligibility_groups) != named:
+            if set(self.spending.eligibility_groups) != set(named):
                 raise ValueError(f"spending.eligibility_groups names {list(self.spending.eligibility_groups)}, "
                                  f"not state_accountability.spending_growth.eligibility_groups {named}")
         if self.state_accountability is not None and self.quality_domains is not None:

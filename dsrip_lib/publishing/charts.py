@@ -144,3 +144,25 @@ def rate_against_target(periods: Sequence[str], rates: Sequence[float], targets:
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(PERCENT)
     return fig
+
+
+@themed
+def waterfall(steps: Sequence[tuple[str, float]], totals: set[str], title: str, ylabel: str) -> Figure:
+    """A waterfall of amounts: bars labelled in ``totals`` stand on zero, the others float from the running total.
+
+    ``steps`` are (label, amount) pairs in order; a negative step is drawn falling (orange), a
+    positive one rising (green), a total in the first palette colour; each bar shows its amount.
+    """
+    fig, ax = _figure((8, 3.8), title, "", ylabel)
+    running = 0.0
+    for i, (label, amount) in enumerate(steps):
+        if label in totals:
+            bottom, height, colour, running = 0.0, amount, PALETTE[0], amount
+        else:
+            bottom, height = (running + amount, -amount) if amount < 0 else (running, amount)
+            colour, running = (PALETTE[5] if amount < 0 else PALETTE[2]), running + amount
+        ax.bar(i, height, bottom=bottom, color=colour, width=0.6)
+        ax.text(i, bottom + height, f"{amount:,.0f}", ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(range(len(steps)), [label for label, _ in steps], rotation=15, ha="right")
+    ax.yaxis.set_major_formatter(COUNT)
+    return fig
