@@ -121,7 +121,8 @@ class AccountabilityRun:
     def summary(self) -> str:
         bp = int(self.aco["budget_period"].max())
         rows = self.aco[self.aco["budget_period"] == bp]
-        return (f"{rows['entity_id'].nunique()} ACOs in {self.labels[bp]}: withheld ${rows['withheld_usd'].sum():,.0f}, "
+        return (f"{rows['entity_id'].nunique()} ACOs in {self.labels[bp]}: "
+                f"withheld ${rows['withheld_usd'].sum():,.0f}, "
                 f"earned ${rows['earned_usd'].sum():,.0f}; {self.cp['entity_id'].nunique()} CPs and CSAs scored")
 
 
@@ -219,7 +220,8 @@ def waterfall_steps(run: AccountabilityRun, bp: int) -> list[tuple[str, float]]:
     lost_tcoc = (withheld * rows["tcoc_weight"] * (1 - rows["tcoc_component"].fillna(1.0))).sum()
     earned, remediation = rows["earned_usd"].sum(), rows["remediation_usd"].sum()
     return [("Withheld", withheld.sum()), ("Lost on quality", -lost_quality), ("Lost on TCOC", -lost_tcoc),
-            ("Earned", earned), ("Remediation scenario", remediation), ("Earned with remediation", earned + remediation)]
+            ("Earned", earned), ("Remediation scenario", remediation),
+            ("Earned with remediation", earned + remediation)]
 
 
 def waterfall_chart(run: AccountabilityRun, bp: int) -> tuple[Figure, str]:

@@ -206,8 +206,8 @@ def score(ctx: ReportContext[QualityOptions]) -> QualityRun:
         domains = tested_domains(aco.rates, bp, program) if opts.missing_domain == "reweight" else None
         tests[bp] = domain_tests(aco.rates, bp, program, reading=opts.reading, domain_scores=aco.domains,
                                  domains=domains, exact=opts.exact_pvalues)
-        sens[bp] = sensitivity(aco.rates, bp, program, domain_scores=aco.domains, domains=domains,
-                               exact=opts.exact_pvalues)
+        # the sensitivity table shows the asymptotic decisions; the exact p-values are the deciding reading's
+        sens[bp] = sensitivity(aco.rates, bp, program, domain_scores=aco.domains, domains=domains, exact=False)
         used[bp] = state_utilization(aco_utilization, bp, program, baseline_bp=baseline)
         missing = "reweight" if opts.missing_domain == "reweight" else "refuse"
         state[bp] = state_quality_domain(tests[bp], used[bp], program, missing=missing)

@@ -59,4 +59,6 @@ REPORTS: dict[str, ReportSpec] = {
     "tcoc_benchmarks": ReportSpec("notebooks/tcoc_benchmarks.ipynb", "dsrip_lib.reports.tcoc_benchmarks:TcocOptions"),
     "quality_domain_tests": ReportSpec("notebooks/quality_domain_tests.ipynb",
                                        "dsrip_lib.reports.quality_domain_tests:QualityOptions"),
+    "accountability": ReportSpec("notebooks/accountability.ipynb",
+                                 "dsrip_lib.reports.accountability:AccountabilityOptions"),
 }
