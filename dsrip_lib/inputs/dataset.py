@@ -16,6 +16,8 @@ the contract's column types, whatever integer or string width its file used.
 
 from __future__ import annotations
 
+import tempfile
+
 from pathlib import Path
 
 import ibis
@@ -34,7 +36,8 @@ def connect(backend: str | BaseBackend = "duckdb") -> BaseBackend:
     if isinstance(backend, BaseBackend):
         return backend
     if backend == "duckdb":
-        return ibis.duckdb.connect()
+        # an in-memory DuckDB spills past its memory limit into ./.tmp by default: keep spills out of the checkout
+        return ibis.duckdb.connect(temp_directory=str(Path(tempfile.gettempdir()) / "dsrip-duckdb"))
     if "://" in backend:
         try:  # the password is added here, from the environment, and exists nowhere else
             return ibis.connect(with_password(backend))

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from dsrip_lib.attribution.rules import monthly_attribution
@@ -21,6 +23,7 @@ from dsrip_lib.errors import ParameterError
 from dsrip_lib.program import Program, load_program
 from dsrip_lib.program.spending import Truncation
 from dsrip_lib.publishing import charts
+from dsrip_lib.quality.aco_quality import score_aco_quality
 from dsrip_lib.reports.attribution import aco_directory
 from dsrip_lib.reports.context import ReportContext, open_report
 from dsrip_lib.spending.benchmarks import aco_benchmarks
@@ -48,8 +51,13 @@ class TcocOptions(BaseModel):
     settlement_budget_period
         The budget period settled; default the last one with data.
     settlement_quality_score
-        ILLUSTRATIVE: the quality score every ACO is given for the settlement's quality gate
-        until the quality stage feeds the scores (``None``: the gate is taken as unmet).
+        The quality score every ACO is given for the settlement's quality gate, for a what-if
+        run; default ``None``: each ACO's MassHealth Quality Score in the settled budget period
+        from the quality stage (Sec 5.3.1), standing in for the shared-savings program's own
+        measures, which the contract's data does not carry.
+    missing_domain
+        How the quality stage treats an ACO-period without an eligible measure in a weighted
+        domain: ``"raise"`` (default) or ``"reweight"`` (as in the quality_domain_tests report).
     confidence
         Level of the savings' confidence intervals.
     """
@@ -60,7 +68,8 @@ class TcocOptions(BaseModel):
     truncation: Truncation | None = None
     settlement_program: str = "ct_pcmh_plus"
     settlement_budget_period: int | None = None
-    settlement_quality_score: float | None = Field(1.0, ge=0, le=1)
+    settlement_quality_score: float | None = Field(None, ge=0, le=1)
+    missing_domain: Literal["raise", "reweight"] = "raise"
     confidence: float = Field(0.90, gt=0, lt=1)
 
 
@@ -245,13 +254,36 @@ def settlement_table(ctx: ReportContext[TcocOptions], spending: Spending, budget
     entities = rows[["entity_id", "budget_period", "member_months"]].assign(benchmark_pmpm=rows["final_benchmark_pmpm"], actual_pmpm=rows["performance_pmpm"],
                            attributed_members=rows["entity_id"].map(members_by_aco).astype("int64"),
                            addon_payments_usd=0.0, entity_type=SETTLEMENT_ENTITY_TYPE)
-    score = ctx.options.settlement_quality_score
-    quality = pd.Series(0.0 if score is None else score, index=entities["entity_id"].to_numpy())
+    quality = settlement_quality(ctx, entities["entity_id"], budget_period)
     keep = ["entity_id", "se_pmpm", "ci_low_usd", "ci_high_usd", "pvalue"]
     out = compare_programs(entities, ctx.program, load_program(ctx.options.settlement_program), quality=quality,
                            variation=variation[keep])
     named = spending.acos[["aco_id", "name"]].rename(columns={"aco_id": "entity_id"})
     return named.merge(out, on="entity_id", how="right")
+
+
+def settlement_quality(ctx: ReportContext[TcocOptions], acos: pd.Series, budget_period: int) -> pd.Series:
+    """Each settled ACO's quality score for the shared-savings quality gate: the option's fixed
+    score, else its MassHealth Quality Score in ``budget_period`` (Sec 5.3.1, Exhibit 32).
+
+    Raises
+    ------
+    ParameterError
+        An ACO settled without a Quality Score in that budget period.
+    """
+    fixed = ctx.options.settlement_quality_score
+    if fixed is not None:
+        return pd.Series(fixed, index=acos.to_numpy())
+    data = ctx.data
+    quality = score_aco_quality(*(data.to_pandas(n) for n in ("measure_results", "utilization", "survey_scores",
+                                                              "entities")), ctx.program,
+                                missing_domain=ctx.options.missing_domain).quality
+    scores = quality[quality["budget_period"] == budget_period].set_index("entity_id")["quality_score"]
+    missing = sorted(set(acos) - set(scores.index))
+    if missing:
+        raise ParameterError(f"no MassHealth Quality Score in budget period {budget_period} for {missing}: give "
+                             "options.tcoc_benchmarks.settlement_quality_score to settle them with a fixed score")
+    return scores.reindex(acos.to_numpy())
 
 
 def methodology_notes(program: Program, options: TcocOptions, growth: SpendingGrowthResult) -> str:

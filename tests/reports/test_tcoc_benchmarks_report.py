@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 import yaml
 
@@ -17,7 +18,8 @@ from dsrip_lib.run import runner
 def run(data_dir: Path, tmp: Path, run_id: str) -> Path:
     params = tmp / f"{run_id}.yaml"
     params.write_text(yaml.safe_dump({"run_id": run_id, "data_dir": str(data_dir), "reports_dir": str(tmp / "reports"),
-                                      "options": {"tcoc_benchmarks": {"duckdb_memory_limit": "1GB"}}}))
+                                      "options": {"tcoc_benchmarks": {"duckdb_memory_limit": "1GB",
+                                                                          "missing_domain": "reweight"}}}))
     return runner.run_notebook("tcoc_benchmarks", params, {})
 
 
@@ -51,3 +53,22 @@ def test_a_member_year_with_spending_and_no_risk_score_stops_the_report_and_noth
     with pytest.raises(DsripError, match="no risk score"):
         run(data, tmp_path, "broken")
     assert not (tmp_path / "reports" / "broken").exists()
+
+
+def test_the_settlements_quality_gate_reads_each_acos_quality_score_unless_fixed(tiny_data):
+    from dsrip_lib.quality.aco_quality import score_aco_quality
+    from dsrip_lib.reports import tcoc_benchmarks as report
+
+    ctx = report.open_tcoc_report(program="masshealth_dsrip", data_dir=str(tiny_data),
+                                  options={"missing_domain": "reweight"})
+    tables = [ctx.data.to_pandas(n) for n in ("measure_results", "utilization", "survey_scores", "entities")]
+    quality = score_aco_quality(*tables, ctx.program, missing_domain="reweight").quality
+    bp5 = quality[quality["budget_period"] == 5]
+    got = report.settlement_quality(ctx, bp5["entity_id"], 5)
+    assert got.tolist() == pytest.approx(bp5["quality_score"].tolist())
+    assert got.nunique() > 1  # ACOs differ: no constant stands in for the scores
+    fixed = report.open_tcoc_report(program="masshealth_dsrip", data_dir=str(tiny_data),
+                                    options={"settlement_quality_score": 0.4})
+    assert report.settlement_quality(fixed, bp5["entity_id"], 5).eq(0.4).all()
+    with pytest.raises(DsripError, match="no MassHealth Quality Score"):
+        report.settlement_quality(ctx, pd.Series(["NOT_AN_ACO"]), 5)
