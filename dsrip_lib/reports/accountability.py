@@ -24,7 +24,6 @@ from dsrip_lib.accountability.cp import (
     cp_quality_scores,
     cp_results,
     reporting_requirements,
-    slate_frame,
 )
 from dsrip_lib.attribution.member_months import member_months_by_period, monthly_counts
 from dsrip_lib.attribution.rules import monthly_attribution
@@ -98,8 +97,7 @@ class AccountabilityRun:
     """Everything the report shows, computed once.
 
     ``aco`` holds one row per ACO and budget period with the scores and the money;
-    ``cp`` the CP/CSA accountability scores; ``off_slate`` the CP/CSA result rows whose measure
-    is not in the entity type's Appendix D slate for the period (left out, and listed).
+    ``cp`` the CP/CSA accountability scores.
     """
 
     program: Program
@@ -108,7 +106,6 @@ class AccountabilityRun:
     quality: AcoQuality = field(repr=False)
     aco: pd.DataFrame = field(repr=False)
     cp: pd.DataFrame = field(repr=False)
-    off_slate: pd.DataFrame = field(repr=False)
     approved_share: float = 0.0
     plan_score: float = 0.0
 
@@ -166,22 +163,18 @@ def score(ctx: ReportContext[AccountabilityOptions]) -> AccountabilityRun:
         funding[["entity_id", "budget_period", "member_months", "discretionary_usd"]],
         on=["entity_id", "budget_period"], how="left")
 
-    cp, off_slate = cp_scores(results, utilization, survey, entities, benchmarks, program, opts.missing_domain)
+    cp = cp_scores(results, utilization, survey, entities, benchmarks, program, opts.missing_domain)
     labels = {p.number: p.label for p in periods}
     names = entities[["entity_id", "name", "entity_type"]]
-    return AccountabilityRun(program, labels, names, quality, aco, cp, off_slate, share, opts.plan_score)
+    return AccountabilityRun(program, labels, names, quality, aco, cp, share, opts.plan_score)
 
 
 def cp_scores(results: pd.DataFrame, utilization: pd.DataFrame, survey: pd.DataFrame, entities: pd.DataFrame,
-              benchmarks: pd.DataFrame, program: Program, missing_domain: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """CP/CSA accountability scores, and the result rows left out because their measure is off the slate.
+              benchmarks: pd.DataFrame, program: Program, missing_domain: str) -> pd.DataFrame:
+    """CP/CSA accountability scores (:func:`~dsrip_lib.accountability.cp.cp_accountability` output).
 
-    Returns
-    -------
-    tuple of DataFrame
-        :func:`~dsrip_lib.accountability.cp.cp_accountability` output, and
-        ``entity_type, measure_id, budget_period, rows`` for the results not in the entity
-        type's Appendix D slate in that period (the report lists them; the scoring would refuse them).
+    A result whose measure is not in its entity type's Appendix D slate is refused by the scoring,
+    naming the measure and the slate (a data set made for another slate, or a typo in an id).
 
     References
     ----------
@@ -189,14 +182,10 @@ def cp_scores(results: pd.DataFrame, utilization: pd.DataFrame, survey: pd.DataF
     """
     rows = cp_results(results, utilization=utilization, survey_scores=survey)
     rows = rows.merge(entities[["entity_id", "entity_type"]], on="entity_id")
-    rows = rows[rows["entity_type"].isin(CP_CSA_TYPES)]
-    on_slate = rows.merge(slate_frame(program)[["entity_type", "measure_id", "budget_period"]], how="left",
-                          indicator=True)["_merge"].eq("both").to_numpy()
-    off = (rows[~on_slate].groupby(["entity_type", "measure_id", "budget_period"], as_index=False)
-           .size().rename(columns={"size": "rows"}))
-    points = cp_measure_points(rows[on_slate].drop(columns="entity_type"), entities, benchmarks, program)
+    rows = rows[rows["entity_type"].isin(CP_CSA_TYPES)].drop(columns="entity_type")
+    points = cp_measure_points(rows, entities, benchmarks, program)
     quality = cp_quality_scores(cp_domain_scores(points), program, missing_domain=missing_domain)
-    return cp_accountability(quality, program, reporting=reporting_requirements(points)), off
+    return cp_accountability(quality, program, reporting=reporting_requirements(points))
 
 
 # -- tables ----------------------------------------------------------------------------------------

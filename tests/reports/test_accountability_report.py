@@ -45,3 +45,23 @@ def test_points_left_reach_full_credit(run):
     full = run.program.require("aco_accountability").achievement.max_points_per_measure
     assert (left["points_left"] > 0).all()
     assert (left["points_left"] + left["achievement_points"]).to_numpy() == approx(full)
+
+
+def test_a_cp_result_off_its_slate_stops_the_report_naming_the_measure(tiny_data, tmp_path):
+    import shutil
+
+    import pandas as pd
+
+    from dsrip_lib.errors import DsripError
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data, data)
+    results = pd.read_parquet(data / "measure_results.parquet")
+    entities = pd.read_parquet(data / "entities.parquet")
+    csa = entities.loc[entities["entity_type"] == "csa", "entity_id"].iloc[0]
+    extra = results[results["entity_id"] == csa].iloc[[0]].assign(measure_id="not_on_any_slate")
+    pd.concat([results, extra]).to_parquet(data / "measure_results.parquet", index=False)
+    ctx = report.open_accountability_report(program="masshealth_dsrip", data_dir=data,
+                                            options={"missing_domain": "reweight"})
+    with pytest.raises(DsripError, match="not_on_any_slate"):
+        report.score(ctx)
