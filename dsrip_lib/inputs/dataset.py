@@ -17,6 +17,7 @@ the contract's column types, whatever integer or string width its file used.
 from __future__ import annotations
 
 import tempfile
+from urllib.parse import parse_qsl, urlsplit
 
 from pathlib import Path
 
@@ -31,13 +32,28 @@ from dsrip_lib.inputs.tables import ProgramArg, tables
 from dsrip_lib.inputs.validation import validate_dir
 
 
+# The embedded DuckDB's settings unless the backend URL gives its own (``duckdb://?memory_limit=8GB``):
+# past the memory limit a big state's joins spill to disk instead of failing, and spills go to the
+# system's temporary directory (DuckDB's own default is ./.tmp, inside the checkout).
+DUCKDB_SETTINGS = {"memory_limit": "3GB", "temp_directory": str(Path(tempfile.gettempdir()) / "dsrip-duckdb")}
+
+
 def connect(backend: str | BaseBackend = "duckdb") -> BaseBackend:
-    """An Ibis backend from a run's ``backend`` parameter: ``"duckdb"``, a connection URL, or a backend."""
+    """An Ibis backend from a run's ``backend`` parameter: ``"duckdb"``, a connection URL, or a backend.
+
+    ``"duckdb"`` is an in-memory DuckDB with :data:`DUCKDB_SETTINGS`; a ``duckdb://[path][?setting=value...]``
+    URL overrides them (``duckdb://?memory_limit=8GB``), so the memory limit is a run parameter.
+    """
     if isinstance(backend, BaseBackend):
         return backend
-    if backend == "duckdb":
-        # an in-memory DuckDB spills past its memory limit into ./.tmp by default: keep spills out of the checkout
-        return ibis.duckdb.connect(temp_directory=str(Path(tempfile.gettempdir()) / "dsrip-duckdb"))
+    if backend == "duckdb" or backend.startswith("duckdb://"):
+        url = urlsplit(backend if "://" in backend else "duckdb://")
+        settings = {**DUCKDB_SETTINGS, **dict(parse_qsl(url.query))}
+        database = (url.netloc + url.path) or ":memory:"
+        try:
+            return ibis.duckdb.connect(database, **settings)
+        except Exception as exc:
+            raise ParameterError(f"backend {mask(backend)}: cannot open DuckDB: {mask(exc)}") from None
     if "://" in backend:
         try:  # the password is added here, from the environment, and exists nowhere else
             return ibis.connect(with_password(backend))

@@ -41,9 +41,6 @@ class TcocOptions(BaseModel):
 
     Attributes
     ----------
-    duckdb_memory_limit
-        DuckDB's ``memory_limit`` for the report's claims-scale queries (a big state spills to
-        disk instead of failing); ignored on another backend.
     truncation
         High-cost truncation of member-years, overriding the program's (default: the program's, off).
     settlement_program
@@ -64,7 +61,6 @@ class TcocOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    duckdb_memory_limit: str = Field("3GB", pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
     truncation: Truncation | None = None
     settlement_program: str = "ct_pcmh_plus"
     settlement_budget_period: int | None = None
@@ -100,11 +96,8 @@ MONEY, PMPM, SHARE = "{:,.0f}", "{:,.2f}", "{:.2%}"
 
 
 def open_tcoc_report(**parameters) -> ReportContext[TcocOptions]:
-    """The report's context from the notebook's parameters; DuckDB gets the memory limit."""
-    ctx = open_report(TcocOptions, headers=HEADERS, **parameters)
-    if ctx.data.con.name == "duckdb":
-        ctx.data.con.raw_sql(f"SET memory_limit = '{ctx.options.duckdb_memory_limit}'")
-    return ctx
+    """The report's context from the notebook's parameters (DuckDB's memory limit is the ``backend``'s)."""
+    return open_report(TcocOptions, headers=HEADERS, **parameters)
 
 
 @dataclass(frozen=True)

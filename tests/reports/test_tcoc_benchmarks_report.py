@@ -18,8 +18,8 @@ from dsrip_lib.run import runner
 def run(data_dir: Path, tmp: Path, run_id: str) -> Path:
     params = tmp / f"{run_id}.yaml"
     params.write_text(yaml.safe_dump({"run_id": run_id, "data_dir": str(data_dir), "reports_dir": str(tmp / "reports"),
-                                      "options": {"tcoc_benchmarks": {"duckdb_memory_limit": "1GB",
-                                                                          "missing_domain": "reweight"}}}))
+                                      "backend": "duckdb://?memory_limit=1GB",
+                                      "options": {"tcoc_benchmarks": {"missing_domain": "reweight"}}}))
     return runner.run_notebook("tcoc_benchmarks", params, {})
 
 
