@@ -66,19 +66,27 @@ TARGET_RATIO, TARGET_PEAK_GIB = 1.5, 4.0
 # The program's ACO budget periods are filled in by calendar_sql().
 
 # Enrollment months with the ACO they may be attributed to: an aco_a/aco_b month's enrolled ACO, or
-# the ACO of the PCP assigned on the snapshot day; only months inside the budget periods.
+# the ACO of the PCP assigned on the snapshot day; only months inside the budget periods. A span
+# covers a month's last day when the month is on or after the span's first month and before the
+# month of the day after it ends (two dates per span, as validation's chc_pcp rule). Adoption
+# reads the PCP of mco months only ({pcp_months}).
 MONTHS = """
 acos AS (
     SELECT entity_id AS aco_id, aco_model, {join_date} AS joined FROM entities WHERE entity_type = 'aco'
+),
+spans AS (
+    SELECT member_id, pcp_npi, date_trunc('month', start_date)::DATE AS first_month,
+           date_trunc('month', end_date + 1)::DATE AS end_month
+    FROM pcp_assignments
 ),
 months AS (
     SELECT e.member_id, e.month, {period_of_month} AS budget_period, e.plan_type,
            CASE WHEN e.plan_type IN ('aco_a', 'aco_b') THEN e.aco_id ELSE p.aco_id END AS aco_id,
            coalesce(p.is_chc, false) AS chc, coalesce(p.apm_paid, false) AS pcp_apm_paid
     FROM enrollment e
-    LEFT JOIN pcp_assignments a
-      ON a.member_id = e.member_id AND a.start_date <= last_day(e.month)
-     AND (a.end_date IS NULL OR a.end_date >= last_day(e.month))
+    LEFT JOIN spans a
+      ON a.member_id = e.member_id AND e.month >= a.first_month
+     AND (a.end_month IS NULL OR e.month < a.end_month) {pcp_months}
     LEFT JOIN providers p ON p.npi = a.pcp_npi
     WHERE e.month BETWEEN DATE '{first}' AND DATE '{last}' {month_filter}
 )"""
@@ -88,7 +96,7 @@ months AS (
 ATTRIBUTED = ("(m.plan_type IN ('aco_a', 'aco_b') OR (m.plan_type = 'mco' AND a.aco_model = 'C'))"
               " AND m.month >= DATE '{opening}' AND m.month >= a.joined")
 
-MONTHLY_SQL = "WITH" + MONTHS.replace("{month_filter}", "") + f"""
+MONTHLY_SQL = "WITH" + MONTHS.replace("{month_filter}", "").replace("{pcp_months}", "") + f"""
 SELECT m.aco_id, m.month, count(*) AS members, count(*) FILTER (WHERE m.chc) AS chc_members
 FROM months m JOIN acos a USING (aco_id)
 WHERE {ATTRIBUTED}
@@ -98,7 +106,8 @@ GROUP BY m.aco_id, m.month ORDER BY m.aco_id, m.month
 # Denominator: the members with an ACO-eligible month in the period. Paths: an attributed month;
 # an mco month whose assigned PCP is APM-paid; more than the threshold p/q of the period's
 # non-primary-care spending paid to APM providers (exactly: whole cents, cross-multiplied).
-ADOPTION_SQL = "WITH" + MONTHS.replace("{month_filter}", "AND e.aco_eligible") + f""",
+ADOPTION_SQL = "WITH" + MONTHS.replace("{month_filter}", "AND e.aco_eligible").replace(
+    "{pcp_months}", "AND e.plan_type = 'mco'") + f""",
 member_paths AS (
     SELECT m.member_id, m.budget_period,
            coalesce(bool_or({ATTRIBUTED}), false) AS path_aco,
