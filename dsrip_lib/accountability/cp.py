@@ -32,6 +32,7 @@ from dsrip_lib.inputs.frame_checks import (
     require_unique,
 )
 from dsrip_lib.program import Program
+from dsrip_lib.quality.measure_scores import with_rates
 from dsrip_lib.quality.points import achievement_points
 
 CP_CSA_TYPES = (*CP_ENTITY_TYPES, CSA_ENTITY_TYPE)
@@ -345,15 +346,7 @@ def _cp_results(measure_results: pd.DataFrame, entities: pd.DataFrame, table: st
                                                     how="left")
     reject_rows(results, table, results["entity_type"].isna(), "entity_id", "the entity is in the entities table",
                 MEASURE_KEY)
-    results = results[results["entity_type"].isin(CP_CSA_TYPES)].copy()
-    require_unique(results, table, MEASURE_KEY)
-    reject_rows(results, table, results["denominator"] == 0, "denominator", "denominator > 0",
-                [*MEASURE_KEY, "numerator", "denominator"])
-    counted = results["numerator"].notna() & results["denominator"].notna()
-    reject_rows(results, table, ~counted & results["rate"].isna(), "rate",
-                "numerator and denominator, or rate, is given", MEASURE_KEY)
-    results["rate"] = (results["numerator"] / results["denominator"]).where(counted, results["rate"])
-    return results
+    return with_rates(results[results["entity_type"].isin(CP_CSA_TYPES)], table)
 
 
 def _minimum_denominator(program: Program) -> float:

@@ -145,12 +145,25 @@ def _checked(results: pd.DataFrame, slate: Mapping, table: str) -> pd.DataFrame:
     """The rows, refused when they break a scoring rule, with ``rate`` from the counts where given."""
     reject_rows(results, table, ~results["measure_id"].isin(list(slate)), "measure_id",
                 f"measure is one of the {len(slate)} measures of the program's slate scored from this table", KEY)
+    return with_rates(results, table)
+
+
+def with_rates(results: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Measure results (``entity_id, budget_period, measure_id, numerator, denominator, rate``) with
+    ``rate`` = numerator / denominator where the counts are given, else the stated rate.
+
+    Raises
+    ------
+    InputValidationError
+        A duplicated key, a zero denominator, or a row with neither counts nor a rate, naming the rows.
+    """
     require_unique(results, table, KEY)
     reject_rows(results, table, results["denominator"] == 0, "denominator", "denominator > 0 (a zero denominator)",
                 [*KEY, "numerator", "denominator"])
     counted = results["numerator"].notna() & results["denominator"].notna()
     reject_rows(results, table, ~counted & results["rate"].isna(), "rate",
                 "numerator and denominator, or rate, is given", KEY)
+    results = results.copy()
     results["rate"] = (results["numerator"] / results["denominator"]).where(counted, results["rate"])
     return results
 
