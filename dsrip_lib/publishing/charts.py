@@ -105,19 +105,29 @@ def share_heatmap(shares: pd.DataFrame, hidden: pd.DataFrame, title: str, xlabel
 
 @themed
 def lines_by_period(series: pd.DataFrame, marks: Sequence[tuple[str, str]], title: str, xlabel: str, ylabel: str,
-                    mark_label: str) -> Figure:
+                    mark_label: str, references: pd.DataFrame | None = None,
+                    reference_label: str = "reference") -> Figure:
     """One line per column of ``series`` (0-1) over its index of periods; ``(period, column)`` pairs in ``marks``
-    get a black cross (e.g. a domain found statistically worse in that period)."""
-    fig, ax = _figure((8, 3.8), title, xlabel, ylabel)
+    get a black cross (e.g. a domain found statistically worse in that period); ``references`` (same
+    columns, a subset of the periods) are drawn as hollow markers in each column's colour (e.g. the pooled
+    score of the earlier periods each period is tested against)."""
+    fig, ax = _figure((9, 3.8), title, xlabel, ylabel)
     periods = [str(p) for p in series.index]
-    for column in series.columns:
-        ax.plot(periods, series[column].to_numpy(dtype=float), marker="o", label=column)
+    for i, column in enumerate(series.columns):
+        colour = PALETTE[i % len(PALETTE)]  # explicit: the reference markers must not advance the cycle
+        ax.plot(periods, series[column].to_numpy(dtype=float), marker="o", color=colour, label=column)
+        if references is not None and column in references:
+            ax.plot([str(p) for p in references.index], references[column].to_numpy(dtype=float), lw=0,
+                    marker="D", markersize=6, markerfacecolor="none", markeredgecolor=colour)
     for period, column in marks:
         ax.plot(str(period), series.at[period, column], "kx", markersize=11, mew=2.5)
     handles, _ = ax.get_legend_handles_labels()
+    if references is not None:
+        handles.append(plt.Line2D([], [], color="grey", marker="D", markerfacecolor="none", lw=0,
+                                  label=reference_label))
     if marks:
         handles.append(plt.Line2D([], [], color="k", marker="x", lw=0, mew=2.5, label=mark_label))
-    ax.legend(handles=handles, loc="lower left", ncols=2)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7)
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(PERCENT)
     return fig

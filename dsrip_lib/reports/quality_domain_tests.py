@@ -277,15 +277,27 @@ def aggregate_trend(run: QualityRun) -> pd.DataFrame:
     return wide.rename(columns=run.domain_names())
 
 
+def pooled_trend(run: QualityRun) -> pd.DataFrame:
+    """The pooled aggregate of the earlier periods per tested budget period (rows) and tested domain (columns)."""
+    rows = {}
+    for bp in run.tested:
+        pooled = pooled_domain_scores(run.aco.domains, run.members, bp).set_index("domain")["score"]
+        rows[run.labels[bp]] = pooled[pooled.index.isin(run.tests[bp].scores())]
+    return pd.DataFrame(rows).T.rename(columns=run.domain_names())
+
+
 def trend_chart(run: QualityRun) -> tuple[Figure, str]:
     trend = aggregate_trend(run)
     worse = [(run.labels[bp], run.domain_names()[d]) for bp in run.tested
              for d, score in run.tests[bp].scores().items() if score == 0]
+    pooled = pooled_trend(run)
     fig = charts.lines_by_period(trend, worse, "Member-weighted aggregate domain scores", "Budget period",
-                                 "Aggregate domain score", mark_label="statistically worse than earlier periods")
+                                 "Aggregate domain score", mark_label="statistically worse than earlier periods",
+                                 references=pooled, reference_label="pooled earlier periods (the test's reference)")
     said = "; ".join(f"{d} in {p}" for p, d in worse) or "none"
     alt = (f"Lines of the member-weighted aggregate score of {trend.shape[1]} quality domains over "
-           f"{len(trend)} budget periods; marked as statistically worse than the pooled earlier periods: {said}.")
+           f"{len(trend)} budget periods, with hollow diamonds at the pooled score of the earlier periods each "
+           f"tested period is compared with; marked as statistically worse than the pooled earlier periods: {said}.")
     return fig, alt
 
 
