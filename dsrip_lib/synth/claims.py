@@ -38,6 +38,7 @@ class Claims:
     visit: np.ndarray
     amount: np.ndarray
     exclusion: np.ndarray  # index into EXCLUSION_CATEGORIES, -1 = included
+    expected: np.ndarray   # (member, year): the planted mean annual cost, before the excluded extra lines
 
 
 def cost_level(cfg: Config) -> np.ndarray:
@@ -145,7 +146,7 @@ def simulate_claims(cfg: Config, world: World, rng: np.random.Generator, block: 
     provider = _providers(world, rng, block, row, month, category, pc["aco_network_loyalty"], c["pcp_loyalty"])
     order = np.lexsort((service_date, row))
     claims = Claims(row[order], month[order], service_date[order], provider[order], category[order],
-                    visit[order], amount[order], exclusion[order])
+                    visit[order], amount[order], exclusion[order], expected=mean)
     return claims, risk
 
 

@@ -227,6 +227,16 @@ class Config:
         """One calibration value per eligibility group, in ``groups`` order."""
         return np.array([self.population["eligibility_groups"][g][key] for g in self.groups], dtype=float)
 
+    @cached_property
+    def reference_scale(self) -> float:
+        """How many members of the reference profile (a MassHealth-sized state) one member here stands for.
+
+        Entity-level amounts that do not come from member-level data (DSTI payments, survey
+        frames) are drawn at the reference profile's size, scaled by this, so that a smaller
+        profile is a coarser sample of the same state, not a state of smaller programs.
+        """
+        return self.calibration["profiles"][self.calibration["reference_profile"]]["members"] / self.profile.members
+
     def aco_eligible(self, group: np.ndarray) -> np.ndarray:
         """Whether members of each eligibility-group index are ACO-eligible (Sec 5.2.1.1)."""
         return np.array(self.groups)[group] != NOT_ACO_ELIGIBLE_GROUP

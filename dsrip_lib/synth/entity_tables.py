@@ -149,9 +149,16 @@ def utilization(cfg: Config, rng: np.random.Generator, groups: list[EntityGroup]
 def survey_scores(cfg: Config, rng: np.random.Generator, groups: list[EntityGroup]) -> pd.DataFrame:
     """Entity x BP member-experience survey composites (0-100); the improving ACO gains each BP.
 
+    Respondents follow a survey sample design, as CAHPS surveys do: each entity-period and survey
+    samples ``survey_sample_size`` members (all of them when its frame is smaller; the frame is
+    ``survey_frame_share`` of its members at the reference profile's size, so it does not shrink
+    with the profile) and a response rate drawn per entity-period gives the completes, which
+    answer every composite of the survey.
+
     References
     ----------
-    MassHealth DSRIP Protocol, Sec 5.3.1 and 5.4.4 (Member Care Experience domain), Appendix D.
+    MassHealth DSRIP Protocol, Sec 5.3.1 and 5.4.4 (Member Care Experience domain: a representative
+    sample of attributed members), Appendix D.
     """
     q = cfg.quality
     rows = []
@@ -159,10 +166,12 @@ def survey_scores(cfg: Config, rng: np.random.Generator, groups: list[EntityGrou
         level = rng.normal(0, q["survey_sd"], len(group.ids))
         for e, bp, members in _entity_periods(group):
             gain = q["survey_gain_per_bp"] * (bp - 1) if e == group.improving else 0.0
+            frame = int(members * cfg.reference_scale * q["survey_frame_share"])
+            sampled = min(q["survey_sample_size"], frame)
             for survey, composites in cfg.slates[group.entity_type]["surveys"].items():
+                respondents = int(rng.binomial(sampled, rng.uniform(*q["survey_response_rate"])))
                 for composite, base in composites.items():
                     score = float(np.clip(base + level[e] + gain + rng.normal(0, 1.0), 0, 100))
-                    respondents = int(min(q["survey_max_respondents"], rng.poisson(q["survey_response"] * members)))
                     rows.append((group.ids[e], bp, survey, composite, score, respondents))
     return pd.DataFrame(rows, columns=["entity_id", "budget_period", "survey", "composite", "score", "respondents"])
 
@@ -207,15 +216,24 @@ def flexible_services(cfg: Config, world: World, rng: np.random.Generator,
 
 
 def dsti_payments(cfg: Config) -> pd.DataFrame:
-    """DSTI glide-path payments by hospital (its name) and SFY, paid as scheduled.
+    """DSTI payments by hospital (its name) and SFY: the Exhibit 10 glide path, paid as scheduled,
+    and the pre-DSRIP DSTI payments of the SFY before it (``dsti_baseline_vs_first_sfy`` x the
+    first glide-path year: the glide path steps down from them), which the spending-growth chain
+    needs for its CY2017 DSTI payments. Amounts are scaled to the profile's size relative to the
+    reference profile (the state profile pays the exhibit's amounts).
 
     References
     ----------
-    MassHealth DSRIP Protocol, Sec 4.4.3 and Exhibit 10.
+    MassHealth DSRIP Protocol, Sec 4.4.3 and Exhibit 10; Sec 5.2.1.2 (DSTI payments made during CY2017).
     """
     aco = cfg.program.aco_payments
-    rows = [(aco.dsti_hospital_names[key], int(sfy), amount * USD_PER_MUSD)
-            for key, by_sfy in aco.dsti_glide_path_by_sfy.rows.items() for sfy, amount in by_sfy.items()]
+    baseline = cfg.calibration["payments"]["dsti_baseline_vs_first_sfy"]
+    scale = USD_PER_MUSD / cfg.reference_scale
+    rows = []
+    for key, by_sfy in aco.dsti_glide_path_by_sfy.rows.items():
+        first = min(by_sfy)
+        schedule = {first - 1: by_sfy[first] * baseline, **by_sfy}
+        rows += [(aco.dsti_hospital_names[key], int(sfy), amount * scale) for sfy, amount in schedule.items()]
     return pd.DataFrame(rows, columns=["hospital", "sfy", "amount"])
 
 

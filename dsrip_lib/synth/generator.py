@@ -19,6 +19,7 @@ from dsrip_lib.synth.claims import Claims, cost_level, simulate_claims
 from dsrip_lib.synth.config import N_MONTHS_PER_YEAR, Config
 from dsrip_lib.synth.entities import World, build_world
 from dsrip_lib.synth.population import Block, cp_engagement, simulate_block
+from dsrip_lib.synth.spending_truth import dsti_by_year, expected_reduction, expected_sums
 from dsrip_lib.synth.truth import adoption_truth, block_adoption
 from dsrip_lib.synth.writer import TableWriter, prefixed_ids, strings
 
@@ -42,6 +43,7 @@ class _Totals:
         n_years = cfg.calendar.n_years
         self.spend = np.zeros((len(PMPM_POPULATIONS), n_years))
         self.months = np.zeros((len(PMPM_POPULATIONS), n_years))
+        self.expected = 0.0  # planted mean spending and member-months (spending_truth.expected_sums)
         self.adoption: dict[int, np.ndarray] = {}
 
     def add(self, block: Block, claims: Claims, cp, adoption: dict[int, np.ndarray], losing_aco: int) -> None:
@@ -59,6 +61,7 @@ class _Totals:
             self.months[k] += np.bincount(np.broadcast_to(year, mask.shape)[mask], minlength=cal.n_years)
             hit = included & mask[claims.row, claims.month]
             self.spend[k] += np.bincount(year[claims.month[hit]], claims.amount[hit], minlength=cal.n_years)
+        self.expected = self.expected + expected_sums(self.cfg, block, claims)
         for b, counts in adoption.items():
             self.adoption[b] = self.adoption.get(b, 0) + counts
 
@@ -154,12 +157,14 @@ def run(cfg: Config, seed: int, root: Path) -> dict:
     writer.write("utilization", et.utilization(cfg, rng, groups))
     writer.write("survey_scores", et.survey_scores(cfg, rng, groups))
     writer.write("flexible_services", et.flexible_services(cfg, world, rng, mm))
-    writer.write("dsti_payments", et.dsti_payments(cfg))
+    dsti = et.dsti_payments(cfg)
+    writer.write("dsti_payments", dsti)
     writer.write("statewide_investments", et.statewide_investments(cfg, rng))
-    return _truth(cfg, seed, world, plants, totals)
+    return _truth(cfg, seed, world, plants, totals, dsti_by_year(cfg, dsti))
 
 
-def _truth(cfg: Config, seed: int, world: World, plants: et.Plants, totals: _Totals) -> dict:
+def _truth(cfg: Config, seed: int, world: World, plants: et.Plants, totals: _Totals,
+           dsti: dict[int, float]) -> dict:
     c, eff = cfg.costs, cfg.effects
     years = cfg.calendar.first_year + np.arange(cfg.calendar.n_years)
     level = cost_level(cfg)
@@ -199,6 +204,8 @@ def _truth(cfg: Config, seed: int, world: World, plants: et.Plants, totals: _Tot
                 "final_vs_trended": float(level[-1] / level[0] / (1 + target) ** (len(years) - 1) - 1),
                 "aco_eligible_pmpm_by_year": totals.pmpm("aco_eligible"),
                 "aco_attributed_pmpm_by_year": totals.pmpm("aco_attributed"),
+                "dsti_usd_by_year": {str(y): v for y, v in dsti.items()},
+                "expected_reduction_by_year": expected_reduction(cfg, totals.expected, dsti),
             },
         },
     }

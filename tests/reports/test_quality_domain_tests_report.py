@@ -56,7 +56,7 @@ def test_published_tables_hold_no_silent_blank(small_run):
 
 
 def test_the_default_refuses_an_aco_period_without_a_weighted_domain(small_state):
-    with pytest.raises(InputValidationError, match="member_experience"):
+    with pytest.raises(InputValidationError, match="have no eligible measure"):
         report.score(_context(small_state))
 
 

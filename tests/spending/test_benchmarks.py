@@ -101,33 +101,48 @@ def test_the_planted_losing_aco_scores_zero_on_tcoc(small, program):
     assert len(planted) == 4
     assert (planted["savings_share"] < -program.aco_accountability.tcoc_loss_corridor_share).all()
     assert (planted["tcoc_component"] == 0).all()
-    # its costs are x1.3 from BP 2 and nobody else's: the others' median savings share is 30 points better
+    # its costs are x1.35 from BP 2 and nobody else's: the others' median savings share is 30 points better
     others = out[(out.entity_id != losing["aco_id"]) & (out.budget_period >= 2)]
     assert others["savings_share"].median() - planted["savings_share"].median() > 0.2
 
 
-@pytest.mark.slow
-def test_the_chain_reproduces_the_generators_own_aco_population_reduction(small, program):
-    """The generator's truth gives the ACO population's and the ACO-eligible population's PMPM per year
-    (from its own arrays, by month, without groups or risk). Against the CY2017 ACO-eligible PMPM trended
-    at 4.4%, they give the reduction the chain should find up to eligibility-group mix and risk
-    adjustment: within 2.5 percentage points each year (measured: at most 1.5 on this seed).
+# Sampling tolerance of a year's percent reduction on the small profile, two standard errors: the
+# ratio-estimator standard error of a year's PMPM, measured on the small data (seed 2017), is about
+# 6.8% for the ~3,000 members enrolled in model A/B ACOs (about 5.5% with the model C attributed ones)
+# and 2.3-2.7% for the ~16,000 ACO-eligible members of CY2017: about 6 points together (annual cost
+# is a hurdle lognormal with sigma 1.45, so a few members move a year). Measured deviations at seed
+# 2017: -9.6 points in CY2018, at most 5.4 in CY2019-2022.
+REDUCTION_TOLERANCE_SMALL = 0.12
 
-    The planted trend is under the target (costs 6.4% below the trended line by 2022) but the
-    planted losing ACO (x1.3, 17-18% of ACO member-months) takes back about 5 points of it, so
-    the expected reductions of BP 3-5 are near 0-1.3%: the State meets BP 3's 0.25% target only
-    by sampling luck, and not BP 4's or BP 5's (docs/methodology/spending.md)."""
+
+@pytest.mark.slow
+def test_the_planted_spending_trend_passes_with_the_expected_reduction(small, program):
+    """The planted trend is under the target (1% a year nominal against 4.4%), the planted losing
+    ACO takes part of it back and the DSTI glide path adds its savings: truth.json's expected
+    percent reduction (from the planted means) is 6-11% in CY2020-2022. The chain finds it within
+    the sampling tolerance, and the State scores 100% in BP 3-5.
+
+    The generator's realised PMPMs (its own arrays, by month, without groups or risk) give the
+    chain's reduction up to eligibility-group mix and risk adjustment: within 2.5 points."""
     from dsrip_lib.spending.growth import spending_growth
 
     truth, cells, dsti = small
     trend = truth["effects"]["spending_trend"]
-    assert trend["direction"] == "under" and trend["final_vs_trended"] < -0.05
+    assert trend["direction"] == "under"
+    result = spending_growth(cells, program, dsti)
+    assert result.notes == ()  # DSTI savings are subtracted: the data has CY2017's DSTI payments
+    summary = result.summary_table.set_index("year")
+    expected = trend["expected_reduction_by_year"]
     base = trend["aco_eligible_pmpm_by_year"]["2017"]
-    result = spending_growth(cells, program, dsti).summary_table.set_index("year")
     rate = program.state_accountability.spending_growth.trend_rate
-    for year, pmpm in trend["aco_attributed_pmpm_by_year"].items():
-        if pmpm is None:
-            continue
-        expected = 1 - pmpm / (base * (1 + rate) ** (int(year) - 2017))
-        assert result.loc[int(year), "percent_reduction"] == pytest.approx(expected, abs=0.025), year
-    assert result.loc[2021, "score"] == 0 and result.loc[2022, "score"] == 0
+    for year, e in expected.items():
+        row = summary.loc[int(year)]
+        assert row["percent_reduction"] == pytest.approx(e["percent_reduction"], abs=REDUCTION_TOLERANCE_SMALL), year
+        assert row["dsti_savings_pmpm"] == pytest.approx(e["dsti_savings_pmpm"], rel=1e-9)
+        realised = trend["aco_attributed_pmpm_by_year"][year] - e["dsti_savings_pmpm"]
+        assert row["percent_reduction"] == pytest.approx(
+            1 - realised / (base * (1 + rate) ** (int(year) - 2017)), abs=0.025), year
+    scored = summary[summary["target"].notna()]
+    assert scored["budget_period"].tolist() == [3, 4, 5]
+    assert (scored["score"] == 1).all()
+    assert (scored["percent_reduction"] > scored["target"] + 0.01).all()
