@@ -33,3 +33,14 @@ PRIMARY_CARE = "primary_care"  # the service category of primary-care claims
 EXCLUSION_CATEGORIES = ("hep_c_drug", "high_cost_drug", "ltss", "dsrip", "quality_incentive", "admin")
 SURVEYS = ("primary_care", "behavioral_health", "ltss")
 SEXES = ("F", "M")
+# participation plans (protocol Sec 3.2.1 preliminary, Sec 3.2.2 full)
+PRELIMINARY_PLAN, FULL_PLAN = "preliminary", "full"
+PARTICIPATION_PLANS = (PRELIMINARY_PLAN, FULL_PLAN)
+# the payees held to participation plans, budgets and progress reports (Sec 3.2-3.3, 5.5.1)
+PLAN_ENTITY_TYPES = (ACO_ENTITY_TYPE, *CP_ENTITY_TYPES, CSA_ENTITY_TYPE)
+
+
+def calendar_of(entity_type: str) -> str:
+    """The budget-period calendar of a payee: ACOs on the ACO calendar, CPs and CSAs on the CP/CSA
+    calendar (protocol Sec 3.1.1, 3.1.2)."""
+    return "aco" if entity_type == ACO_ENTITY_TYPE else "cp"

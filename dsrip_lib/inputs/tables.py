@@ -31,7 +31,9 @@ from dsrip_lib.inputs.codes import (
     ENTITY_TYPES,
     EXCLUSION_CATEGORIES,
     NOT_ACO_ELIGIBLE_GROUP,
+    PARTICIPATION_PLANS,
     PCC_PLAN_ID,
+    PLAN_ENTITY_TYPES,
     PLAN_TYPES,
     PROVIDER_TYPES,
     SERVICE_CATEGORIES,
@@ -339,6 +341,19 @@ _CHC_PCP = SqlRule(
 )
 
 
+# Sec 4.4.1, Exhibit 8: model A ACOs are the Accountable Care Partnership Plans
+PARTNERSHIP_PLAN_MODEL = "A"
+
+_PARTNERSHIP_PLANS_ONLY = SqlRule(
+    # Sec 5.3.2, step 4: only a Partnership Plan is paid a risk-adjusted medical capitation.
+    f"entity_id is an ACO of model {PARTNERSHIP_PLAN_MODEL} (an Accountable Care Partnership Plan)", "entity_id",
+    (("medical_capitation", ("entity_id", "budget_period")), ("entities", ("entity_id", "aco_model"))),
+    f"""SELECT c.entity_id, c.budget_period, a.aco_model
+        FROM medical_capitation c JOIN entities a ON a.entity_id = c.entity_id
+        WHERE a.aco_model IS DISTINCT FROM {sql_literal(PARTNERSHIP_PLAN_MODEL)}""",
+    lambda r: f"entity_id={show(r[0])}, budget_period={r[1]}: aco_model={show(r[2])}",
+)
+
 def _aco_before_join_rule(bounds: Bounds) -> tuple[SqlRule, ...]:
     """Enrollment names an ACO only from the first day of the ACO's join budget period.
 
@@ -535,6 +550,12 @@ def table_specs(bounds: Bounds) -> dict[str, TableSpec]:
             Col("amount_approved", FLOAT, checks=(_ge(0),)),
         ), row_rules=(_le_or_null("amount_approved", "amount_requested"),),
             foreign_keys=(ForeignKey("aco_id", "entities", "entity_id", aco),)),
+        TableSpec("medical_capitation", False, ("entity_id", "budget_period"), (
+            Col("entity_id", STRING),
+            Col("budget_period", INT, checks=(perf,)),
+            Col("medical_capitation_usd", FLOAT, checks=(_gt(0),)),
+        ), foreign_keys=(ForeignKey("entity_id", "entities", "entity_id", aco),),
+            sql_rules=(_PARTNERSHIP_PLANS_ONLY,)),
         TableSpec("dsti_payments", False, ("hospital", "sfy"), (
             Col("hospital", STRING),
             Col("sfy", INT, checks=(_isin(bounds.sfys),)),
@@ -545,6 +566,30 @@ def table_specs(bounds: Bounds) -> dict[str, TableSpec]:
             Col("budget_period", INT, checks=(bp,)),
             Col("amount", FLOAT, checks=(_ge(0),)),
         )),
+        # Sec 3.2, 3.3, 5.5.1: the documents a payment waits for (dsrip_lib.payments.gating); a null
+        # approved_on is a document submitted and not (yet) approved
+        TableSpec("participation_plans", False, ("entity_id", "plan"), (
+            Col("entity_id", STRING),
+            Col("plan", STRING, checks=(_isin(PARTICIPATION_PLANS),)),
+            Col("submitted_on", DATE),
+            Col("approved_on", DATE, nullable=True),
+        ), row_rules=(_le_or_null("submitted_on", "approved_on"),),
+            foreign_keys=(ForeignKey("entity_id", "entities", "entity_id", PLAN_ENTITY_TYPES),)),
+        TableSpec("budgets", False, ("entity_id", "budget_period"), (
+            Col("entity_id", STRING),
+            Col("budget_period", INT, checks=(bp,)),
+            Col("submitted_on", DATE),
+            Col("approved_on", DATE, nullable=True),
+        ), row_rules=(_le_or_null("submitted_on", "approved_on"),),
+            foreign_keys=(ForeignKey("entity_id", "entities", "entity_id", PLAN_ENTITY_TYPES),)),
+        TableSpec("progress_reports", False, ("entity_id", "budget_period", "report"), (
+            Col("entity_id", STRING),
+            Col("budget_period", INT, checks=(bp,)),
+            Col("report", INT, checks=(_between(1, 2),)),
+            Col("submitted_on", DATE),
+            Col("approved_on", DATE, nullable=True),
+        ), row_rules=(_le_or_null("submitted_on", "approved_on"),),
+            foreign_keys=(ForeignKey("entity_id", "entities", "entity_id", PLAN_ENTITY_TYPES),)),
     ]
     return {s.name: s for s in specs}
 

@@ -20,6 +20,7 @@ from dsrip_lib.program.attribution import AttributionRules
 from dsrip_lib.program.calendar import Calendar
 from dsrip_lib.program.cp_accountability import CpAccountability
 from dsrip_lib.program.funding import Funding
+from dsrip_lib.program.gating import Gating
 from dsrip_lib.program.measures import (
     MeasureBenchmarks,
     MeasureSlates,
@@ -27,6 +28,7 @@ from dsrip_lib.program.measures import (
     check_slate_domains,
 )
 from dsrip_lib.program.payments import AcoPayments, CpPayments
+from dsrip_lib.program.reallocation import Reallocation
 from dsrip_lib.program.settlement import RiskCorridors, Settlement
 from dsrip_lib.program.spending import Spending
 from dsrip_lib.program.state_accountability import StateAccountability
@@ -46,6 +48,7 @@ class Program(FrozenModel):
     cp_payments: CpPayments | None = None
     at_risk: AtRisk | None = None
     state_accountability: StateAccountability | None = None
+    reallocation: Reallocation | None = None
     quality_domains: QualityDomains | None = None
     aco_accountability: AcoAccountability | None = None
     cp_accountability: CpAccountability | None = None
@@ -54,6 +57,7 @@ class Program(FrozenModel):
     settlement: Settlement | None = None
     partnership_plan_risk_corridors: RiskCorridors | None = None
     spending: Spending | None = None
+    gating: Gating | None = None
 
     @model_validator(mode="after")
     def _cross_block_checks(self):
@@ -76,7 +80,27 @@ class Program(FrozenModel):
                                  "is not a quality_domains key")
         if self.measures is not None or self.measure_benchmarks is not None:
             self._check_measures()
+        if self.reallocation is not None:
+            self._check_reallocation()
         return self
+
+    def _check_reallocation(self) -> None:
+        """Reallocation rules name Exhibit 1 streams and their known sub-streams (Sec 4.7, 5.1.3)."""
+        if self.funding is None:
+            raise ValueError("reallocation needs the funding block (the Exhibit 1 streams it names)")
+        known = {stream: None for stream in self.funding.streams_by_dy.rows}
+        known["statewide_investments"] = set(self.funding.statewide_investments_by_dy.rows)
+        if self.aco_payments is not None:
+            known["aco"] = set(self.aco_payments.substreams)
+        if self.cp_payments is not None:
+            known["community_partners"] = set().union(*self.cp_payments.substreams.values())
+        for block in ("redistribution_targets", "carry_forward_streams"):
+            for stream, named in getattr(self.reallocation, block).items():
+                if stream not in known:
+                    raise ValueError(f"reallocation.{block}: {stream!r} is not an Exhibit 1 stream {sorted(known)}")
+                unknown = set() if named == "all" or known[stream] is None else set(named) - known[stream]
+                if unknown:
+                    raise ValueError(f"reallocation.{block}.{stream}: unknown sub-stream(s) {sorted(unknown)}")
 
     def _check_measures(self) -> None:
         """Slate domains are the ACO quality domains (Exhibit 32) and the CP/CSA domains of

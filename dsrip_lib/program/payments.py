@@ -63,7 +63,9 @@ class AcoPayments(FrozenModel):
     chc_safety_net_adjustment: Fraction
     model_adjustments: list[ModelAdjustment]
     installments_per_budget_period: Annotated[int, Field(ge=1)]
+    first_half_only_budget_periods: list[int] = []
     flexible_services_pmpm_usd: MoneyByPeriod
+    flexible_services_prospective_budget_periods: list[int] = []
     dsti_glide_path_by_sfy: AmountTable
     dsti_hospital_names: dict[str, str]
 
@@ -119,4 +121,6 @@ class CpPayments(FrozenModel):
     prep_infrastructure_usd: dict[str, Range]
     infrastructure_pmpm_usd: dict[str, RangeByPeriod]
     infrastructure_installments_per_budget_period: Annotated[int, Field(ge=1)]
+    first_half_only_budget_periods: list[int] = []
+    outreach_months_max: dict[str, Annotated[int, Field(ge=0)] | None] = {}
     outcomes_pool_usd: dict[str, MoneyByPeriod]

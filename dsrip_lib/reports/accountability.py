@@ -25,18 +25,16 @@ from dsrip_lib.accountability.cp import (
     cp_results,
     reporting_requirements,
 )
-from dsrip_lib.attribution.member_months import member_months_by_period, monthly_counts
-from dsrip_lib.attribution.rules import monthly_attribution
+from dsrip_lib.attribution.member_months import member_months_by_period
 from dsrip_lib.inputs.codes import CSA_ENTITY_TYPE
 from dsrip_lib.payments.withholds import aco_withholds, startup_ongoing_funding
 from dsrip_lib.program import Program
 from dsrip_lib.program.spending import Truncation
 from dsrip_lib.publishing import charts
-from dsrip_lib.quality.aco_quality import AcoQuality, score_aco_quality
+from dsrip_lib.quality.aco_quality import AcoQuality
+from dsrip_lib.reports import stages
 from dsrip_lib.reports.context import ReportContext, open_report
-from dsrip_lib.reports.quality_domain_tests import run_benchmarks
 from dsrip_lib.spending.benchmarks import aco_benchmarks
-from dsrip_lib.spending.pmpm import pmpm_cells
 
 
 class AccountabilityOptions(BaseModel):
@@ -138,17 +136,12 @@ def score(ctx: ReportContext[AccountabilityOptions]) -> AccountabilityRun:
     program, opts, data = ctx.program, ctx.options, ctx.data
     entities = data.to_pandas("entities")
     results, utilization, survey = (data.to_pandas(n) for n in ("measure_results", "utilization", "survey_scores"))
-    benchmarks = run_benchmarks(opts, program)  # type: ignore[arg-type]  # same two fields as QualityOptions
-    quality = score_aco_quality(results, utilization, survey, entities, program, benchmarks=benchmarks,
-                                missing_domain=opts.missing_domain)
-    attribution = monthly_attribution(*(data.table(n) for n in ("enrollment", "pcp_assignments", "providers",
-                                                                "entities")), program)
-    tcoc = aco_benchmarks(pmpm_cells(data.table("claims"), data.table("enrollment"), attribution,
-                                     data.table("risk_scores"), program, opts.truncation), program)
+    quality = stages.aco_quality(ctx, opts.benchmarks, opts.missing_domain)
+    tcoc = aco_benchmarks(stages.spending_cells(ctx, opts.truncation), program)
     scores = aco_accountability(quality.quality, tcoc[["entity_id", "budget_period", "tcoc_component"]], program)
 
     periods = program.calendar.budget_periods("aco")
-    months = member_months_by_period(monthly_counts(attribution), periods).rename(columns={"aco_id": "entity_id"})
+    months = member_months_by_period(stages.attributed_counts(ctx), periods).rename(columns={"aco_id": "entity_id"})
     months = months[months["budget_period"].isin(scores["budget_period"])]
     funding = startup_ongoing_funding(months, entities, program, base_pmpm_usd=opts.base_pmpm_usd,
                                       chc_adjustment=opts.chc_adjustment)
@@ -163,7 +156,7 @@ def score(ctx: ReportContext[AccountabilityOptions]) -> AccountabilityRun:
         funding[["entity_id", "budget_period", "member_months", "discretionary_usd"]],
         on=["entity_id", "budget_period"], how="left")
 
-    cp = cp_scores(results, utilization, survey, entities, benchmarks, program, opts.missing_domain)
+    cp = cp_scores(results, utilization, survey, entities, quality.benchmarks, program, opts.missing_domain)
     labels = {p.number: p.label for p in periods}
     names = entities[["entity_id", "name", "entity_type"]]
     return AccountabilityRun(program, labels, names, quality, aco, cp, share, opts.plan_score)

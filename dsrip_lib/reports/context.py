@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Hashable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -19,12 +20,19 @@ Options = TypeVar("Options", bound=BaseModel)
 
 @dataclass(frozen=True)
 class ReportContext(Generic[Options]):
-    """One report's inputs: the program definition, the data on its backend, options, publisher."""
+    """One report's inputs: the program definition, the data on its backend, options, publisher.
+
+    ``computed`` holds stage results already computed from this program and data
+    (:mod:`dsrip_lib.reports.stages`); ``dataclasses.replace(ctx, options=...)`` shares it, so a
+    report composing others' computations (the State score uses the quality, accountability and
+    spending stages) computes each stage once.
+    """
 
     program: Program
     data: Dataset
     options: Options
     publisher: Publisher
+    computed: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 def open_report(options_model: type[Options], *, program: str, data_dir: str | Path, backend: str = "duckdb",

@@ -15,14 +15,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 from pydantic import BaseModel, ConfigDict
 
-from dsrip_lib.attribution.member_months import attributed_members, monthly_counts
-from dsrip_lib.attribution.rules import monthly_attribution
+from dsrip_lib.attribution.member_months import attributed_members
 from dsrip_lib.errors import ParameterError
 from dsrip_lib.inputs.codes import ACO_ENTITY_TYPE
 from dsrip_lib.program import BudgetPeriod, Program
 from dsrip_lib.publishing import charts
-from dsrip_lib.quality.aco_quality import AcoQuality, score_aco_quality
-from dsrip_lib.quality.benchmarks import benchmarks_frame, read_benchmarks, replace_benchmarks
+from dsrip_lib.quality.aco_quality import AcoQuality
 from dsrip_lib.quality.reset import benchmark_reset_flags
 from dsrip_lib.quality.state_domains import (
     DEFAULT_READING,
@@ -36,6 +34,7 @@ from dsrip_lib.quality.state_domains import (
 )
 from dsrip_lib.quality.state_score import StateQualityScore, state_quality_domain
 from dsrip_lib.quality.state_utilization import StateUtilization, state_utilization
+from dsrip_lib.reports import stages
 from dsrip_lib.reports.context import ReportContext, open_report
 
 Reading = Literal["aco_strata", "measure_strata", "domain_score", "one_sided"]
@@ -158,17 +157,9 @@ def open_quality_report(**parameters) -> ReportContext[QualityOptions]:
     return open_report(QualityOptions, headers=HEADERS, **parameters)
 
 
-def run_benchmarks(opts: QualityOptions, program: Program) -> pd.DataFrame:
-    """The program's illustrative thresholds and benchmarks, with the run's file replacing cells."""
-    base = benchmarks_frame(program)
-    return base if opts.benchmarks is None else replace_benchmarks(base, read_benchmarks(opts.benchmarks))
-
-
 def aco_members(ctx: ReportContext, periods: list[BudgetPeriod], method: str) -> pd.DataFrame:
     """ACO members per budget period from the attribution stage (Sec 4.4.4): ``entity_id, budget_period, members``."""
-    data = ctx.data
-    tables = (data.table(n) for n in ("enrollment", "pcp_assignments", "providers", "entities"))
-    counts = monthly_counts(monthly_attribution(*tables, ctx.program))
+    counts = stages.attributed_counts(ctx)
     frames = [attributed_members(counts, p.start, p.end, method).assign(budget_period=p.number)
               for p in periods]
     out = pd.concat(frames, ignore_index=True).rename(columns={"aco_id": "entity_id"})
@@ -186,10 +177,8 @@ def score(ctx: ReportContext[QualityOptions]) -> QualityRun:
     """
     program, opts, data = ctx.program, ctx.options, ctx.data
     entities = data.to_pandas("entities")
-    results = data.to_pandas("measure_results")
     utilization = data.to_pandas("utilization")
-    aco = score_aco_quality(results, utilization, data.to_pandas("survey_scores"), entities, program,
-                            benchmarks=run_benchmarks(opts, program), missing_domain=opts.missing_domain)
+    aco = stages.aco_quality(ctx, opts.benchmarks, opts.missing_domain)
     numbers = sorted(aco.quality["budget_period"].unique())
     if not numbers:
         raise ParameterError("the data has no ACO measure results in any budget period")

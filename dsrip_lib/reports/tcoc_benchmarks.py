@@ -2,7 +2,8 @@
 
 PMPM by eligibility group against the trended line, the State spending-growth chain step by
 step (Sec 5.2.1.2, Appendix C step 2), every ACO's benchmark against its performance with the
-TCOC component (Sec 5.3.2, Exhibit 39), and the settlement of the same ACOs under a
+TCOC component (Sec 5.3.2, Exhibit 39), the Partnership Plans against their medical capitation
+with the risk-corridor split (Sec 5.3.2, step 4) when the data has it, and the settlement of the same ACOs under a
 shared-savings program (Connecticut PCMH+) with the random variation of their savings.
 Suppression happens when the notebook publishes the tables.
 """
@@ -26,7 +27,7 @@ from dsrip_lib.publishing import charts
 from dsrip_lib.quality.aco_quality import score_aco_quality
 from dsrip_lib.reports.attribution import aco_directory
 from dsrip_lib.reports.context import ReportContext, open_report
-from dsrip_lib.spending.benchmarks import aco_benchmarks
+from dsrip_lib.spending.benchmarks import CAPITATION, PartnershipPlans, aco_benchmarks, partnership_plans
 from dsrip_lib.spending.growth import SpendingGrowthResult, spending_growth
 from dsrip_lib.spending.pmpm import ACO, ELIGIBLE, aco_member_costs, pmpm_cells, population_totals
 from dsrip_lib.spending.settlement import compare_programs
@@ -90,8 +91,13 @@ HEADERS = {
     "losses_owed_usd": "Losses owed ($)", "challenge_pool_usd": "Challenge pool ($)",
     "total_payment_usd": "Total payment ($)", "se_pmpm": "SE of PMPM", "ci_low_usd": "CI low ($)",
     "ci_high_usd": "CI high ($)", "pvalue": "P(chance)", "pvalue_at_msr": "P(chance >= MSR)",
-    "members": "Members",
+    "members": "Members", "comparison": "Compared with", "medical_capitation_usd": "Medical capitation ($)",
+    "medical_expense_usd": "Total medical expense ($)", "gain_usd": "Medical gain (+) / loss (-) ($)",
+    "gain_share": "Gain (% of capitation)", "state_usd": "State's share ($)", "plan_usd": "Plan's share ($)",
+    "band": "Corridor band (% of capitation)", "in_band_usd": "Gain or loss in band ($)",
+    "state_share": "State's share in band",
 }
+COMPARISONS = {"final_benchmark": "Final TCOC benchmark", "medical_capitation": "Medical capitation"}
 MONEY, PMPM, SHARE = "{:,.0f}", "{:,.2f}", "{:.2%}"
 
 
@@ -102,17 +108,21 @@ def open_tcoc_report(**parameters) -> ReportContext[TcocOptions]:
 
 @dataclass(frozen=True)
 class Spending:
-    """What the report's sections share: the PMPM cells, the chain, the benchmarks, the ACOs."""
+    """What the report's sections share: the PMPM cells, the chain, the benchmarks, the Partnership
+    Plans (``has_capitation``: the data has a ``medical_capitation`` table), the ACOs."""
 
     cells: pd.DataFrame
     growth: SpendingGrowthResult
     benchmarks: pd.DataFrame
+    plans: PartnershipPlans
+    has_capitation: bool
     acos: pd.DataFrame
     attribution: object  # the Ibis monthly attribution, for the member-level costs
 
 
 def compute(ctx: ReportContext[TcocOptions]) -> Spending:
-    """PMPM cells from claims (one scan), the spending-growth chain and the ACO benchmarks.
+    """PMPM cells from claims (one scan), the spending-growth chain, the ACO benchmarks and the
+    Partnership Plans against their medical capitation (when the data has it).
 
     References
     ----------
@@ -124,8 +134,10 @@ def compute(ctx: ReportContext[TcocOptions]) -> Spending:
     cells = pmpm_cells(data.table("claims"), data.table("enrollment"), attribution, data.table("risk_scores"),
                        program, ctx.options.truncation)
     dsti = data.to_pandas("dsti_payments") if data.has("dsti_payments") else None
-    return Spending(cells, spending_growth(cells, program, dsti), aco_benchmarks(cells, program),
-                    aco_directory(data.to_pandas("entities")), attribution)
+    has_capitation = data.has("medical_capitation")
+    benchmarks = aco_benchmarks(cells, program, data.to_pandas("medical_capitation") if has_capitation else None)
+    return Spending(cells, spending_growth(cells, program, dsti), benchmarks, partnership_plans(benchmarks, program),
+                    has_capitation, aco_directory(data.to_pandas("entities")), attribution)
 
 
 def pmpm_by_group(cells: pd.DataFrame, growth: SpendingGrowthResult, program: Program) -> pd.DataFrame:
@@ -181,11 +193,36 @@ def pmpm_chart(published: pd.DataFrame) -> tuple[Figure, str]:
 
 
 def benchmarks_table(benchmarks: pd.DataFrame, acos: pd.DataFrame) -> pd.DataFrame:
-    """Per ACO and budget period: benchmarks, performance, savings and TCOC component, with names."""
-    named = acos[["aco_id", "name"]].rename(columns={"aco_id": "entity_id"})
+    """Per ACO and budget period: benchmarks, performance, what it was compared with (its final
+    benchmark, or a Partnership Plan's medical capitation), savings and TCOC component, with names."""
     cols = ["entity_id", "budget_period", "member_months", "preliminary_benchmark_pmpm", "final_benchmark_pmpm",
-            "performance_pmpm", "savings_pmpm", "savings_share", "savings_usd", "tcoc_component"]
-    return named.merge(benchmarks[cols], on="entity_id", how="right")
+            "performance_pmpm", "comparison", "savings_pmpm", "savings_share", "savings_usd", "tcoc_component"]
+    out = _named(benchmarks[cols], acos)
+    out["comparison"] = out["comparison"].map(COMPARISONS)
+    return out
+
+
+def partnership_table(plans: PartnershipPlans, acos: pd.DataFrame) -> pd.DataFrame:
+    """Per Partnership Plan and budget period: capitation, total medical expense, gain or loss, TCOC
+    component and the risk corridor's State and plan shares.
+
+    References
+    ----------
+    MassHealth DSRIP Protocol, Sec 5.3.2, step 4 and Exhibit 39.
+    """
+    return _named(plans.plans, acos)
+
+
+def corridor_table(plans: PartnershipPlans, acos: pd.DataFrame) -> pd.DataFrame:
+    """Each plan's gain or loss split by risk-corridor band (ILLUSTRATIVE bands: the protocol refers
+    to the corridors without publishing them)."""
+    cols = ["entity_id", "budget_period", "band", "in_band_usd", "state_share", "state_usd", "plan_usd"]
+    return _named(plans.bands[cols], acos)
+
+
+def _named(rows: pd.DataFrame, acos: pd.DataFrame) -> pd.DataFrame:
+    named = acos[["aco_id", "name"]].rename(columns={"aco_id": "entity_id"})
+    return named.merge(rows, on="entity_id", how="right")
 
 
 def component_chart(published: pd.DataFrame, budget_period: int) -> tuple[Figure, str]:
@@ -236,15 +273,16 @@ def settlement_table(ctx: ReportContext[TcocOptions], spending: Spending, budget
     MassHealth DSRIP Protocol, Sec 5.3.2 and Exhibit 39; MQISSP primer (overview of financial
     model); 42 CFR 425.604 (minimum savings rate).
     """
+    # each ACO against what MassHealth compares it with: its final benchmark, or a Partnership Plan's capitation
     rows = spending.benchmarks[spending.benchmarks["budget_period"] == budget_period]
     year = int(rows["year"].iloc[0])
     data = ctx.data
     members = aco_member_costs(data.table("claims"), data.table("enrollment"), spending.attribution, ctx.program,
                                year, ctx.options.truncation)
-    variation = savings_variation(members, rows[["entity_id", "final_benchmark_pmpm"]].rename(
-        columns={"final_benchmark_pmpm": "benchmark_pmpm"}), confidence=ctx.options.confidence).entities
+    variation = savings_variation(members, rows[["entity_id", "reference_pmpm"]].rename(
+        columns={"reference_pmpm": "benchmark_pmpm"}), confidence=ctx.options.confidence).entities
     members_by_aco = variation.set_index("entity_id")["members"]
-    entities = rows[["entity_id", "budget_period", "member_months"]].assign(benchmark_pmpm=rows["final_benchmark_pmpm"], actual_pmpm=rows["performance_pmpm"],
+    entities = rows[["entity_id", "budget_period", "member_months"]].assign(benchmark_pmpm=rows["reference_pmpm"], actual_pmpm=rows["performance_pmpm"],
                            attributed_members=rows["entity_id"].map(members_by_aco).astype("int64"),
                            addon_payments_usd=0.0, entity_type=SETTLEMENT_ENTITY_TYPE)
     quality = settlement_quality(ctx, entities["entity_id"], budget_period)
@@ -279,8 +317,10 @@ def settlement_quality(ctx: ReportContext[TcocOptions], acos: pd.Series, budget_
     return scores.reindex(acos.to_numpy())
 
 
-def methodology_notes(program: Program, options: TcocOptions, growth: SpendingGrowthResult) -> str:
-    """Methodology notes written from the program definition and the run's options."""
+def methodology_notes(program: Program, options: TcocOptions, growth: SpendingGrowthResult,
+                      spending: Spending | None = None) -> str:
+    """Methodology notes written from the program definition, the run's options and (``spending``)
+    whether the data has the Partnership Plans' medical capitation."""
     rules = program.require("spending")
     sg = program.require("state_accountability").spending_growth
     truncation = options.truncation or rules.truncation
@@ -304,8 +344,21 @@ def methodology_notes(program: Program, options: TcocOptions, growth: SpendingGr
         "ACO-eligible population's (normalised to 1.0).",
         "**ACO benchmarks** (Sec 5.3.2): CY2017 ACO-eligible PMPM per group, trended at the State's rate (the "
         "protocol leaves the ACO contracts' trend unstated), weighted by the ACO's mix known in advance "
-        "(preliminary) or the budget period's actual mix and normalised risk (final). Partnership Plans are "
-        "compared with the same benchmark: the data has no medical capitation.",
+        "(preliminary) or the budget period's actual mix and normalised risk (final).",
+        _partnership_note(spending),
         *(f"*{note}*" for note in growth.notes),
     ]
     return "\n\n".join(notes)
+
+
+def _partnership_note(spending: Spending | None) -> str:
+    if spending is None or not spending.has_capitation:
+        return ("**Partnership Plans** (Sec 5.3.2, step 4) are compared with the same benchmark as the other ACOs: "
+                "the data has no `medical_capitation` table (D51).")
+    n = int((spending.benchmarks["comparison"] == CAPITATION).sum())
+    return (f"**Partnership Plans** (Sec 5.3.2, step 4): {n} plan-period(s) compare the plan's total medical "
+            "expense (its members' included spending in the budget period) with its risk-adjusted medical "
+            "capitation; the TCOC component is Exhibit 39's Partnership Plan formula. Each gain or loss is split "
+            "between the State and the plan by risk-corridor band, as a share of capitation (the corridor table "
+            "shows the bands and the State's share in each): ILLUSTRATIVE bands "
+            "(`partnership_plan_risk_corridors`), the protocol refers to the corridors without publishing them.")

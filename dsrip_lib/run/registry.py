@@ -61,4 +61,6 @@ REPORTS: dict[str, ReportSpec] = {
                                        "dsrip_lib.reports.quality_domain_tests:QualityOptions"),
     "accountability": ReportSpec("notebooks/accountability.ipynb",
                                  "dsrip_lib.reports.accountability:AccountabilityOptions"),
+    "state_accountability_recoupment": ReportSpec("notebooks/state_accountability_recoupment.ipynb",
+                                                  "dsrip_lib.reports.state_accountability_recoupment:StateOptions"),
 }

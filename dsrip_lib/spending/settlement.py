@@ -21,7 +21,6 @@ coordination PMPMs). MassHealth DSRIP Protocol, Sec 5.3.2 and Exhibit 39.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -29,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from dsrip_lib.errors import InputValidationError
-from dsrip_lib.exact import exact
+from dsrip_lib.exact import allocate_cents, exact
 from dsrip_lib.program import Program
 from dsrip_lib.program.settlement import Settlement
 from dsrip_lib.spending.tcoc_component import tcoc_components
@@ -238,23 +237,14 @@ def _settle_one(row, rules: Settlement) -> dict:
 def _allocate_pool(out: pd.DataFrame, pool_cents: int) -> np.ndarray:
     """Cents of the pool for each entity: by quality x members among those that met the gate.
 
-    Largest-remainder rounding, so the allocations add up to the pool to the cent; equal
-    remainders go to the smaller ``entity_id`` (row order never decides).
+    Largest-remainder rounding (``allocate_cents``), so the allocations add up to the pool to
+    the cent; equal remainders go to the smaller ``entity_id`` (row order never decides).
     """
     weights = [exact(float(q)) * int(m) if met else Fraction(0)
                for q, m, met in zip(out["quality_score"], out["attributed_members"], out["quality_gate_met"])]
-    total = sum(weights, Fraction(0))
-    cents = np.zeros(len(out), dtype=np.int64)
-    if total == 0 or pool_cents == 0:
-        return cents
-    shares = [pool_cents * w / total for w in weights]
-    cents[:] = [math.floor(s) for s in shares]
-    left = pool_cents - int(cents.sum())
-    ids = out["entity_id"].astype(str).tolist()
-    order = sorted(range(len(shares)), key=lambda i: (-(shares[i] - math.floor(shares[i])), ids[i]))
-    for i in order[:left]:
-        cents[i] += 1
-    return cents
+    if not any(weights):
+        return np.zeros(len(out), dtype=np.int64)
+    return allocate_cents(pool_cents, weights, out["entity_id"].astype(str).tolist())
 
 
 # -- input checks ---------------------------------------------------------------------------------

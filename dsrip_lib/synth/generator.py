@@ -15,9 +15,11 @@ from dsrip_lib.inputs.codes import (
     SERVICE_CATEGORIES,
 )
 from dsrip_lib.synth import entity_tables as et
+from dsrip_lib.synth.capitation import expected_medical_cost, medical_capitation
 from dsrip_lib.synth.claims import Claims, cost_level, simulate_claims
 from dsrip_lib.synth.config import N_MONTHS_PER_YEAR, Config
 from dsrip_lib.synth.entities import World, build_world
+from dsrip_lib.synth.gating import write_gating_tables
 from dsrip_lib.synth.population import Block, cp_engagement, simulate_block
 from dsrip_lib.synth.spending_truth import dsti_by_year, expected_reduction, expected_sums
 from dsrip_lib.synth.truth import adoption_truth, block_adoption
@@ -37,6 +39,7 @@ class _Totals:
         self.cfg = cfg
         self.n_bp = max(cfg.calendar.budget_periods) + 1
         self.member_months = np.zeros((len(world.aco_ids), self.n_bp))
+        self.plan_cost = np.zeros_like(self.member_months)  # planted medical cost (capitation.py)
         # CPs on the CP calendar: member-months, and distinct members assigned / engaged
         self.cp_member_months = np.zeros((len(world.cp_ids), self.n_bp))
         self.cp_engagement = np.zeros((len(world.cp_ids), self.n_bp, 2), dtype=np.int64)
@@ -62,6 +65,7 @@ class _Totals:
             hit = included & mask[claims.row, claims.month]
             self.spend[k] += np.bincount(year[claims.month[hit]], claims.amount[hit], minlength=cal.n_years)
         self.expected = self.expected + expected_sums(self.cfg, block, claims)
+        self.plan_cost += expected_medical_cost(self.cfg, block, self.plan_cost.shape)
         for b, counts in adoption.items():
             self.adoption[b] = self.adoption.get(b, 0) + counts
 
@@ -160,7 +164,13 @@ def run(cfg: Config, seed: int, root: Path) -> dict:
     dsti = et.dsti_payments(cfg)
     writer.write("dsti_payments", dsti)
     writer.write("statewide_investments", et.statewide_investments(cfg, rng))
-    return _truth(cfg, seed, world, plants, totals, dsti_by_year(cfg, dsti))
+    capitation, capitation_truth = medical_capitation(cfg, world, totals.plan_cost, seed)
+    writer.write("medical_capitation", capitation)
+    early_payments = write_gating_tables(writer, cfg, rng, world.entities, world.aco_ids, mm)
+    truth = _truth(cfg, seed, world, plants, totals, dsti_by_year(cfg, dsti))
+    truth["effects"]["partnership_capitation"] = capitation_truth
+    truth["effects"]["early_payments"] = early_payments
+    return truth
 
 
 def _truth(cfg: Config, seed: int, world: World, plants: et.Plants, totals: _Totals,

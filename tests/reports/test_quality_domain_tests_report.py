@@ -11,6 +11,7 @@ import yaml
 
 from dsrip_lib.errors import InputValidationError, ParameterError
 from dsrip_lib.reports import quality_domain_tests as report
+from dsrip_lib.reports import stages
 from dsrip_lib.run import runner
 
 
@@ -61,11 +62,11 @@ def test_the_default_refuses_an_aco_period_without_a_weighted_domain(small_state
 
 
 def test_a_benchmarks_file_replaces_the_illustrative_cells(small_state, tmp_path, program):
-    base = report.run_benchmarks(report.QualityOptions(), program)
+    base = stages.run_benchmarks(program, None)
     cell = base.iloc[[0]].assign(attainment_threshold=base.iloc[0]["attainment_threshold"] * 0.5)
     path = tmp_path / "benchmarks.csv"
     cell.to_csv(path, index=False)
-    replaced = report.run_benchmarks(report.QualityOptions(benchmarks=str(path)), program)
+    replaced = stages.run_benchmarks(program, str(path))
     key = ["entity_type", "measure_id", "budget_period"]
     got = replaced.merge(cell[key], on=key)
     assert got["attainment_threshold"].item() == pytest.approx(cell["attainment_threshold"].item())

@@ -1,0 +1,68 @@
+"""Stage results several reports share, computed once per report context.
+
+A report that composes others (the State score reads the quality, accountability and spending
+stages) would otherwise attribute every member-month and scan the claims once per stage. Each
+function here computes its stage from the context's program and data the first time it is asked
+and keeps the result in ``ctx.computed`` under a key naming the stage and the options it depends
+on; the library functions stay pure, this is only the reports' memory of what they computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import TypeVar
+
+import ibis.expr.types as ir
+import pandas as pd
+
+from dsrip_lib.attribution.member_months import monthly_counts
+from dsrip_lib.attribution.rules import SnapshotDay, monthly_attribution
+from dsrip_lib.program import Program
+from dsrip_lib.program.spending import Truncation
+from dsrip_lib.quality.aco_quality import AcoQuality, score_aco_quality
+from dsrip_lib.quality.benchmarks import benchmarks_frame, read_benchmarks, replace_benchmarks
+from dsrip_lib.quality.domain_scores import MissingDomain
+from dsrip_lib.reports.context import ReportContext
+from dsrip_lib.spending.pmpm import pmpm_cells
+
+T = TypeVar("T")
+
+
+def _once(ctx: ReportContext, key: Hashable, compute: Callable[[], T]) -> T:
+    if key not in ctx.computed:
+        ctx.computed[key] = compute()
+    return ctx.computed[key]
+
+
+def attribution(ctx: ReportContext, day: SnapshotDay = "last") -> ir.Table:
+    """The monthly attribution (Sec 4.4.4), an expression on the backend."""
+    tables = [ctx.data.table(n) for n in ("enrollment", "pcp_assignments", "providers", "entities")]
+    return _once(ctx, ("attribution", day), lambda: monthly_attribution(*tables, ctx.program, day=day))
+
+
+def attributed_counts(ctx: ReportContext, day: SnapshotDay = "last") -> pd.DataFrame:
+    """Attributed members per ACO and month (:func:`~dsrip_lib.attribution.member_months.monthly_counts`)."""
+    return _once(ctx, ("attributed_counts", day), lambda: monthly_counts(attribution(ctx, day)))
+
+
+def spending_cells(ctx: ReportContext, truncation: Truncation | None = None) -> pd.DataFrame:
+    """PMPM cells from one scan of the claims (:func:`~dsrip_lib.spending.pmpm.pmpm_cells`)."""
+    data = ctx.data
+    return _once(ctx, ("spending_cells", truncation), lambda: pmpm_cells(
+        data.table("claims"), data.table("enrollment"), attribution(ctx), data.table("risk_scores"), ctx.program,
+        truncation))
+
+
+def run_benchmarks(program: Program, path: str | None) -> pd.DataFrame:
+    """The program's illustrative thresholds and benchmarks, with the run's file (``path``) replacing cells."""
+    base = benchmarks_frame(program)
+    return base if path is None else replace_benchmarks(base, read_benchmarks(path))
+
+
+def aco_quality(ctx: ReportContext, benchmarks: str | None, missing_domain: MissingDomain) -> AcoQuality:
+    """Every ACO quality score (:func:`~dsrip_lib.quality.aco_quality.score_aco_quality`) against the
+    program's thresholds and benchmarks, or the run's file ``benchmarks`` replacing them."""
+    data = ctx.data
+    return _once(ctx, ("aco_quality", benchmarks, missing_domain), lambda: score_aco_quality(
+        *(data.to_pandas(n) for n in ("measure_results", "utilization", "survey_scores", "entities")), ctx.program,
+        benchmarks=run_benchmarks(ctx.program, benchmarks), missing_domain=missing_domain))
