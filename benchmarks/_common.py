@@ -6,6 +6,7 @@ Nothing here imports dsrip_lib, so a driver can time another checkout of the cod
 from __future__ import annotations
 
 import statistics
+import time
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -23,6 +24,13 @@ def require_data(data: Path) -> Path:
         sys.exit(f"{data}: no synthetic state here; generate it (a few minutes for the state profile) with\n"
                  f"  .venv/bin/dsrip synth --profile state --seed 2017 --out {data}")
     return data
+
+
+def timed(fn):
+    """Wall seconds of ``fn()`` and its result."""
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
 
 
 def spread(values: Sequence[float]) -> tuple[float, float, float]:

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
-from _common import ROOT, STATE_DATA, checkout, load_average, require_data, show
+from _common import ROOT, STATE_DATA, checkout, load_average, require_data, show, timed
 
 from dsrip_lib.program import load_program
 from dsrip_lib.quality.benchmarks import benchmarks_frame
@@ -128,11 +127,6 @@ def reference_tests(program, rates: pd.DataFrame) -> dict[tuple[int, str], float
             z[(bp, domain)] = t / np.sqrt(var) if var > 0 else np.nan
     return z
 
-
-def timed(fn):
-    start = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - start, out
 
 
 def main() -> int:

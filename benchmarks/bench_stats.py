@@ -14,11 +14,10 @@ Exits 1 only if results disagree.
 from __future__ import annotations
 
 import sys
-import time
 
 import numpy as np
 import pandas as pd
-from _common import show
+from _common import show, timed
 from scipy.stats import rankdata
 
 from dsrip_lib.stats import van_elteren, van_elteren_many
@@ -46,11 +45,6 @@ def reference(df: pd.DataFrame) -> tuple[float, float]:
         var += n1 * (n - n1) / (n * (n - 1)) * ((a - mean) ** 2).sum()
     return t, var
 
-
-def timed(fn):
-    start = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - start, result
 
 
 def paired(repeat: int, reference, library):

@@ -34,7 +34,6 @@ from dsrip_lib.publishing import charts
 from dsrip_lib.quality.aco_quality import AcoQuality
 from dsrip_lib.reports import stages
 from dsrip_lib.reports.context import ReportContext, open_report
-from dsrip_lib.spending.benchmarks import aco_benchmarks
 
 
 class AccountabilityOptions(BaseModel):
@@ -137,7 +136,7 @@ def score(ctx: ReportContext[AccountabilityOptions]) -> AccountabilityRun:
     entities = data.to_pandas("entities")
     results, utilization, survey = (data.to_pandas(n) for n in ("measure_results", "utilization", "survey_scores"))
     quality = stages.aco_quality(ctx, opts.benchmarks, opts.missing_domain)
-    tcoc = aco_benchmarks(stages.spending_cells(ctx, opts.truncation), program)
+    tcoc = stages.aco_tcoc(ctx, opts.truncation)
     scores = aco_accountability(quality.quality, tcoc[["entity_id", "budget_period", "tcoc_component"]], program)
 
     periods = program.calendar.budget_periods("aco")

@@ -23,6 +23,7 @@ from dsrip_lib.quality.aco_quality import AcoQuality, score_aco_quality
 from dsrip_lib.quality.benchmarks import benchmarks_frame, read_benchmarks, replace_benchmarks
 from dsrip_lib.quality.domain_scores import MissingDomain
 from dsrip_lib.reports.context import ReportContext
+from dsrip_lib.spending.benchmarks import aco_benchmarks
 from dsrip_lib.spending.pmpm import pmpm_cells
 
 T = TypeVar("T")
@@ -51,6 +52,16 @@ def spending_cells(ctx: ReportContext, truncation: Truncation | None = None) -> 
     return _once(ctx, ("spending_cells", truncation), lambda: pmpm_cells(
         data.table("claims"), data.table("enrollment"), attribution(ctx), data.table("risk_scores"), ctx.program,
         truncation))
+
+
+def aco_tcoc(ctx: ReportContext, truncation: Truncation | None = None) -> pd.DataFrame:
+    """Every ACO's TCOC benchmark, performance and component per budget period
+    (:func:`~dsrip_lib.spending.benchmarks.aco_benchmarks`), Partnership Plans against their
+    medical capitation where the data has the ``medical_capitation`` table (Sec 5.3.2)."""
+    data = ctx.data
+    capitation = data.to_pandas("medical_capitation") if data.has("medical_capitation") else None
+    return _once(ctx, ("aco_tcoc", truncation), lambda: aco_benchmarks(spending_cells(ctx, truncation), ctx.program,
+                                                                       capitation))
 
 
 def run_benchmarks(program: Program, path: str | None) -> pd.DataFrame:

@@ -19,17 +19,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dsrip_lib.attribution.rules import monthly_attribution
 from dsrip_lib.errors import ParameterError
 from dsrip_lib.program import Program, load_program
 from dsrip_lib.program.spending import Truncation
 from dsrip_lib.publishing import charts
-from dsrip_lib.quality.aco_quality import score_aco_quality
 from dsrip_lib.reports.attribution import aco_directory
+from dsrip_lib.reports import stages
 from dsrip_lib.reports.context import ReportContext, open_report
-from dsrip_lib.spending.benchmarks import CAPITATION, PartnershipPlans, aco_benchmarks, partnership_plans
+from dsrip_lib.spending.benchmarks import CAPITATION, PartnershipPlans, partnership_plans
 from dsrip_lib.spending.growth import SpendingGrowthResult, spending_growth
-from dsrip_lib.spending.pmpm import ACO, ELIGIBLE, aco_member_costs, pmpm_cells, population_totals
+from dsrip_lib.spending.pmpm import ACO, ELIGIBLE, aco_member_costs, population_totals
 from dsrip_lib.spending.settlement import compare_programs
 from dsrip_lib.spending.variation import savings_variation
 
@@ -129,15 +128,12 @@ def compute(ctx: ReportContext[TcocOptions]) -> Spending:
     MassHealth DSRIP Protocol, Sec 5.2.1.2, Sec 5.3.2; Sec 4.4.4 (attributed member-months).
     """
     data, program = ctx.data, ctx.program
-    attribution = monthly_attribution(*(data.table(n) for n in ("enrollment", "pcp_assignments", "providers",
-                                                                "entities")), program)
-    cells = pmpm_cells(data.table("claims"), data.table("enrollment"), attribution, data.table("risk_scores"),
-                       program, ctx.options.truncation)
+    cells = stages.spending_cells(ctx, ctx.options.truncation)
     dsti = data.to_pandas("dsti_payments") if data.has("dsti_payments") else None
-    has_capitation = data.has("medical_capitation")
-    benchmarks = aco_benchmarks(cells, program, data.to_pandas("medical_capitation") if has_capitation else None)
+    benchmarks = stages.aco_tcoc(ctx, ctx.options.truncation)
     return Spending(cells, spending_growth(cells, program, dsti), benchmarks, partnership_plans(benchmarks, program),
-                    has_capitation, aco_directory(data.to_pandas("entities")), attribution)
+                    data.has("medical_capitation"), aco_directory(data.to_pandas("entities")),
+                    stages.attribution(ctx))
 
 
 def pmpm_by_group(cells: pd.DataFrame, growth: SpendingGrowthResult, program: Program) -> pd.DataFrame:
@@ -282,15 +278,15 @@ def settlement_table(ctx: ReportContext[TcocOptions], spending: Spending, budget
     variation = savings_variation(members, rows[["entity_id", "reference_pmpm"]].rename(
         columns={"reference_pmpm": "benchmark_pmpm"}), confidence=ctx.options.confidence).entities
     members_by_aco = variation.set_index("entity_id")["members"]
-    entities = rows[["entity_id", "budget_period", "member_months"]].assign(benchmark_pmpm=rows["reference_pmpm"], actual_pmpm=rows["performance_pmpm"],
-                           attributed_members=rows["entity_id"].map(members_by_aco).astype("int64"),
-                           addon_payments_usd=0.0, entity_type=SETTLEMENT_ENTITY_TYPE)
+    entities = rows[["entity_id", "budget_period", "member_months"]].assign(
+        benchmark_pmpm=rows["reference_pmpm"], actual_pmpm=rows["performance_pmpm"],
+        attributed_members=rows["entity_id"].map(members_by_aco).astype("int64"),
+        addon_payments_usd=0.0, entity_type=SETTLEMENT_ENTITY_TYPE)
     quality = settlement_quality(ctx, entities["entity_id"], budget_period)
     keep = ["entity_id", "se_pmpm", "ci_low_usd", "ci_high_usd", "pvalue"]
     out = compare_programs(entities, ctx.program, load_program(ctx.options.settlement_program), quality=quality,
                            variation=variation[keep])
-    named = spending.acos[["aco_id", "name"]].rename(columns={"aco_id": "entity_id"})
-    return named.merge(out, on="entity_id", how="right")
+    return _named(out, spending.acos)
 
 
 def settlement_quality(ctx: ReportContext[TcocOptions], acos: pd.Series, budget_period: int) -> pd.Series:
@@ -305,10 +301,7 @@ def settlement_quality(ctx: ReportContext[TcocOptions], acos: pd.Series, budget_
     fixed = ctx.options.settlement_quality_score
     if fixed is not None:
         return pd.Series(fixed, index=acos.to_numpy())
-    data = ctx.data
-    quality = score_aco_quality(*(data.to_pandas(n) for n in ("measure_results", "utilization", "survey_scores",
-                                                              "entities")), ctx.program,
-                                missing_domain=ctx.options.missing_domain).quality
+    quality = stages.aco_quality(ctx, None, ctx.options.missing_domain).quality
     scores = quality[quality["budget_period"] == budget_period].set_index("entity_id")["quality_score"]
     missing = sorted(set(acos) - set(scores.index))
     if missing:

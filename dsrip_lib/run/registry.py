@@ -61,6 +61,8 @@ REPORTS: dict[str, ReportSpec] = {
                                        "dsrip_lib.reports.quality_domain_tests:QualityOptions"),
     "accountability": ReportSpec("notebooks/accountability.ipynb",
                                  "dsrip_lib.reports.accountability:AccountabilityOptions"),
+    "payments_quarterly": ReportSpec("notebooks/payments_quarterly.ipynb",
+                                     "dsrip_lib.reports.payments_quarterly:PaymentsOptions"),
     "state_accountability_recoupment": ReportSpec("notebooks/state_accountability_recoupment.ipynb",
                                                   "dsrip_lib.reports.state_accountability_recoupment:StateOptions"),
 }

@@ -124,7 +124,8 @@ def aco_benchmarks(cells: pd.DataFrame, program: Program, capitation: pd.DataFra
     out = out.merge(_capitation(capitation, out), on=KEY, how="left")
     plan = out["medical_capitation_usd"].notna()
     out["comparison"] = np.where(plan, CAPITATION, BENCHMARK)
-    out["reference_pmpm"] = out["final_benchmark_pmpm"].where(~plan, out["medical_capitation_usd"] / out["member_months"])
+    capitation_pmpm = out["medical_capitation_usd"] / out["member_months"]
+    out["reference_pmpm"] = out["final_benchmark_pmpm"].where(~plan, capitation_pmpm)
     out["actual_pmpm"] = out["performance_pmpm"]
     out = tcoc_components(out, program)
     out["savings_usd"] = out["savings_pmpm"] * out["member_months"]

@@ -42,8 +42,8 @@ def test_report_publishes_the_chain_and_every_acos_benchmark(tiny_data, tmp_path
             key = f"{plan}_bp{bp}"
             assert values[f"{key}_medical_capitation_usd"]["value"] == planted["medical_capitation_usd"]
             gain = values[f"{key}_medical_gain_usd"]["value"]
-            assert gain == pytest.approx(planted["medical_capitation_usd"] - values[f"{key}_medical_expense_usd"]["value"],
-                                         abs=0.01)
+            expense = values[f"{key}_medical_expense_usd"]["value"]
+            assert gain == pytest.approx(planted["medical_capitation_usd"] - expense, abs=0.01)
             assert values[f"{key}_corridor_state_usd"]["value"] + values[f"{key}_corridor_plan_usd"]["value"] == \
                 pytest.approx(gain, abs=1e-6)
     text = html.read_text()

@@ -160,7 +160,8 @@ def test_plans_settle_by_period_in_any_row_order(program):
     second = partnership_plans(aco_benchmarks(c.iloc[::-1], program, cap.iloc[::-1]), program)
     pd.testing.assert_frame_equal(first.plans, second.plans)
     bp2 = first.plans[first.plans.budget_period == 2].iloc[0]
-    assert (bp2.entity_id, bp2.gain_usd, bp2.tcoc_component, bp2.state_usd) == ("P_GAIN", -10_000.0, 0.0, -7_625.0)  # 500 + 0.95 x 7,500
+    # a 20% loss: 0 x 1,500 + 0.5 x 1,000 + 0.95 x 7,500 borne by the State
+    assert (bp2.entity_id, bp2.gain_usd, bp2.tcoc_component, bp2.state_usd) == ("P_GAIN", -10_000.0, 0.0, -7_625.0)
 
 
 @pytest.mark.parametrize(("change", "message"), [
