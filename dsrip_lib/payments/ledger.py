@@ -10,16 +10,24 @@ One row per entity, sub-stream, budget period, installment and kind:
   amount on the same date, and a flexible-services allotment not reimbursed (dated the period's
   end);
 * ``returned``: BP 5 flexible services paid prospectively and not used;
-* ``recouped``: defined for recoupment (Sec 5.1.1), which writes its own rows.
+* ``recouped``: a lost-authority recoupment from an entity (Sec 5.1.1; :meth:`Ledger.with_recoupment`),
+  a positive amount that :meth:`Ledger.cash` subtracts.
+
+Outcomes-based pool awards (Sec 4.5.3, 4.5.6) are ``paid`` rows of the ``outcomes_based_payments``
+sub-stream on the date CMS approved the period's scores, not at risk (Exhibit 22 excepts them). A
+remediation earn-back (Sec 5.3.4, 5.4.6.1) is a ``released`` row noted ``remediation`` on the plan's
+approval date, moved out of the period's ``forfeited`` amount.
 
 ``claimable_on`` is when the amount may be claimed on the CMS-64: non-at-risk payments when
-paid, at-risk (released) amounts only once CMS approves the scores (Sec 5.1.2); withheld and
-forfeited amounts are never claimed as such.
+paid, at-risk (released) amounts only once CMS approves the scores or the remediation plan (Sec
+5.1.2); withheld and forfeited amounts are never claimed as such; a recoupment is claimed back when
+recouped.
 
 References
 ----------
-MassHealth DSRIP Protocol, Sec 4.4 and 4.5 (installments), Sec 5.1.2 (Exhibits 19-22 and the
-CMS-64 rule), Sec 5.2.2 (FFP claiming), Sec 1.4 (Exhibit 1).
+MassHealth DSRIP Protocol, Sec 4.4 and 4.5 (installments), Sec 4.5.3 and 4.5.6 (outcomes-based
+pools), Sec 5.1.1 (recoupment), Sec 5.1.2 (Exhibits 19-22 and the CMS-64 rule), Sec 5.2.2 (FFP
+claiming), Sec 5.3.4 and 5.4.6.1 (remediation), Sec 1.4 (Exhibit 1).
 """
 
 from __future__ import annotations
@@ -30,8 +38,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from dsrip_lib.accountability.aco import remediation_earn_back
+from dsrip_lib.accountability.outcomes_pool import outcomes_pool_awards
 from dsrip_lib.errors import DsripError, InputValidationError
-from dsrip_lib.exact import allocate_cents
+from dsrip_lib.exact import allocate_cents, exact
 from dsrip_lib.inputs.frame_checks import reject_rows, require_columns, require_in_range, require_unique
 from dsrip_lib.payments.installments import schedule_installments, withheld_cents
 from dsrip_lib.payments.streams import (
@@ -47,6 +57,7 @@ from dsrip_lib.payments.streams import (
     require_existing,
     statewide_investment_allotments,
 )
+from dsrip_lib.payments.recoupment import ACO_CLASS, Recoupment
 from dsrip_lib.payments.withholds import startup_ongoing_funding
 from dsrip_lib.program import Program
 
@@ -55,7 +66,10 @@ PAID, WITHHELD, RELEASED, FORFEITED, RETURNED, RECOUPED = (
 KINDS = (PAID, WITHHELD, RELEASED, FORFEITED, RETURNED, RECOUPED)
 CASH_SIGN = {PAID: 1, RELEASED: 1, RETURNED: -1, RECOUPED: -1, WITHHELD: 0, FORFEITED: 0}
 GROUP = ["entity_id", "entity_type", "stream", "sub_stream", "budget_period"]
-COLUMNS = [*GROUP, "installment", "kind", "date", "cents", "at_risk", "claimable_on"]
+ROW = [*GROUP, "installment", "kind", "date", "cents", "at_risk", "claimable_on"]
+COLUMNS = [*ROW, "note"]
+OUTCOMES_POOL, RECOUPMENT, REMEDIATION = "outcomes_based_payments", "recoupment", "remediation"
+REMEDIATION_COLUMNS = ["entity_id", "budget_period", "approved_share", "plan_score", "approved_on"]
 
 
 @dataclass(frozen=True)
@@ -88,10 +102,53 @@ class Ledger:
         out = rows[GROUP].assign(balance_usd=signed / 100).groupby(GROUP, as_index=False)["balance_usd"].sum()
         return out[out["balance_usd"] > 0].reset_index(drop=True)
 
+    def with_recoupment(self, recoupment: Recoupment, budget_period: int, recouped_on: pd.Timestamp,
+                        entities: pd.DataFrame | None = None) -> Ledger:
+        """The ledger with a ``recouped`` row per entity of ``recoupment`` that owes a positive amount.
+
+        Each row is the entity's ``recouped_cents`` (a positive amount; :meth:`cash` subtracts it)
+        in sub-stream ``recoupment`` of its class's stream (ACOs ``aco``, CPs and CSAs
+        ``community_partners``, Table F), dated and claimable (as a reduction) on ``recouped_on``
+        and booked to ``budget_period``, the period whose lost authority it repays. An entity
+        that scored 100% has no weight and gets no row; a class amount nobody can carry stays
+        unallocated in the :class:`~dsrip_lib.payments.recoupment.Recoupment`. An entity's type is
+        its ledger rows', else ``entities``' (``entity_id, entity_type``: a scored CSA may have no
+        payment the contract's tables can allot).
+
+        Raises
+        ------
+        InputValidationError
+            An entity of the recoupment neither in the ledger nor in ``entities``.
+
+        References
+        ----------
+        MassHealth DSRIP Protocol, Sec 5.1.1 (recoupment by Table F shares, 1 - score within a class).
+        """
+        owed = recoupment.rows[recoupment.rows["recouped_cents"] > 0]
+        known = [self.rows[["entity_id", "entity_type"]]]
+        if entities is not None:
+            known.append(entities[["entity_id", "entity_type"]])
+        types = pd.concat(known).drop_duplicates("entity_id").set_index("entity_id")["entity_type"]
+        unknown = sorted(set(owed["entity_id"]) - set(types.index))
+        if unknown:
+            raise InputValidationError(f"recoupment: entities {unknown[:5]} are neither paid in the ledger nor in "
+                                       "the entities table")
+        date = pd.Timestamp(recouped_on)
+        recouped = pd.DataFrame({
+            "entity_id": owed["entity_id"].to_numpy(), "entity_type": owed["entity_id"].map(types).to_numpy(),
+            "stream": np.where(owed["entity_class"] == ACO_CLASS, "aco", "community_partners"),
+            "sub_stream": RECOUPMENT, "budget_period": int(budget_period), "installment": 0, "kind": RECOUPED,
+            "date": date, "cents": owed["recouped_cents"].astype("int64").to_numpy(), "at_risk": False,
+            "claimable_on": date, "note": ""})
+        rows = pd.concat([self.rows, recouped], ignore_index=True) if len(recouped) else self.rows
+        return Ledger(rows.sort_values(["date", *GROUP, "installment", "kind"], ignore_index=True)[COLUMNS],
+                      self.allotments)
+
 
 def build_ledger(allotments: pd.DataFrame, monthly: pd.DataFrame, flexible: pd.DataFrame,
                  reimbursements: pd.DataFrame, program: Program, *, scores: pd.DataFrame | None = None,
-                 approvals: pd.DataFrame | None = None, allowances: pd.DataFrame | None = None) -> Ledger:
+                 approvals: pd.DataFrame | None = None, allowances: pd.DataFrame | None = None,
+                 pool_awards: pd.DataFrame | None = None, remediation: pd.DataFrame | None = None) -> Ledger:
     """Build the ledger from the allotments of ``dsrip_lib.payments.streams``.
 
     Parameters
@@ -116,6 +173,17 @@ def build_ledger(allotments: pd.DataFrame, monthly: pd.DataFrame, flexible: pd.D
     allowances : DataFrame, optional
         ``stream, budget_period, amount_usd``: recorded redistributions and carry-forwards that
         raise a stream's authority in a period (Sec 4.7, 5.1.3).
+    pool_awards : DataFrame, optional
+        ``dsrip_lib.accountability.outcomes_pool.outcomes_pool_awards``: each pool with an
+        eligible CP is paid, in cents by largest remainder over the eligible CPs' engaged
+        members (so the awards add up to the pool), on its period's approval date. A pool of a
+        period without an approval is not yet paid.
+    remediation : DataFrame, optional
+        ``entity_id, budget_period, approved_share, plan_score, approved_on``: approved
+        Performance Remediation Plans. Each earns back ``remediation_earn_back`` of the
+        entity-period's forfeited at-risk cents per sub-stream (``share x score / max`` read as the
+        exact decimals written, half up to the cent), released on ``approved_on`` and taken out of
+        the forfeited rows by largest remainder.
 
     Returns
     -------
@@ -125,13 +193,17 @@ def build_ledger(allotments: pd.DataFrame, monthly: pd.DataFrame, flexible: pd.D
     ------
     InputValidationError
         A score outside [0, 1] or duplicated, an approval dated before its submission or before
-        its period ended, or a duplicated approval.
+        its period ended, or a duplicated approval; a remediation plan duplicated, for a period
+        whose scores are not approved, or approved before them.
+    ParameterError
+        A remediation share above the program's maximum or a plan score off its scale.
     DsripError
         A stream's cash in a budget period above its Exhibit 1 authority plus allowances.
 
     References
     ----------
-    MassHealth DSRIP Protocol, Sec 4.4-4.5, Sec 5.1.2 (Exhibits 19-22; CMS-64), Sec 4.7, Sec 1.4.
+    MassHealth DSRIP Protocol, Sec 4.4-4.5, Sec 5.1.2 (Exhibits 19-22; CMS-64), Sec 4.7, Sec 1.4;
+    Sec 4.5.3, 4.5.6 (outcomes-based pools); Sec 5.3.4, 5.4.6.1 (remediation).
     """
     require_columns(allotments, "allotments", ALLOTMENT_COLUMNS)
     scheduled = schedule_installments(allotments.assign(allotted_cents=_cents(allotments["allotted_usd"])), program)
@@ -139,13 +211,17 @@ def build_ledger(allotments: pd.DataFrame, monthly: pd.DataFrame, flexible: pd.D
              _flexible_rows(flexible, reimbursements, program)]
     rows = pd.concat([p for p in parts if len(p)], ignore_index=True)
     approved = _approvals(approvals, program)
-    releases = _releases(rows, scores, approved)
-    rows = pd.concat([rows, releases], ignore_index=True) if len(releases) else rows
+    pools = _pool_rows(pool_awards, approved)
+    rows = pd.concat([p for p in (rows, _releases(rows, scores, approved), pools) if len(p)], ignore_index=True)
+    rows = _earn_back(rows.assign(note=""), remediation, approved, program)
     rows = rows[rows["cents"] > 0]
     rows = rows.sort_values(["date", *GROUP, "installment", "kind"], ignore_index=True)[COLUMNS]
+    pooled = pools[GROUP].assign(calendar="cp", schedule="on_approval", at_risk_share=0.0,
+                                 allotted_usd=pools["cents"] / 100, allotted_cents=pools["cents"])
     allotted = pd.concat([allotments[ALLOTMENT_COLUMNS].assign(allotted_cents=_cents(allotments["allotted_usd"])),
                           _monthly_allotments(monthly),
-                          flexible[ALLOTMENT_COLUMNS].assign(allotted_cents=_cents(flexible["allotted_usd"]))],
+                          flexible[ALLOTMENT_COLUMNS].assign(allotted_cents=_cents(flexible["allotted_usd"])),
+                          pooled[[*ALLOTMENT_COLUMNS, "allotted_cents"]]],
                          ignore_index=True)
     ledger = Ledger(rows, allotted)
     over = authority_exceedances(ledger, program, allowances)
@@ -250,7 +326,7 @@ def _monthly_allotments(monthly: pd.DataFrame) -> pd.DataFrame:
 def _scheduled_rows(installments: pd.DataFrame) -> pd.DataFrame:
     """``paid`` and ``withheld`` rows of installments (``paid_cents``, ``withheld_cents``, ``date``)."""
     if not len(installments):
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame(columns=ROW)
     base = installments[[*GROUP, "installment", "date"]]
     paid = base.assign(kind=PAID, cents=installments["paid_cents"].to_numpy(), at_risk=False,
                        claimable_on=base["date"])
@@ -262,7 +338,7 @@ def _scheduled_rows(installments: pd.DataFrame) -> pd.DataFrame:
 def _flexible_rows(flexible: pd.DataFrame, reimbursements: pd.DataFrame, program: Program) -> pd.DataFrame:
     """Reimbursements (paid after their quarter) and the forfeited rest; BP 5 prospective, then returned."""
     if not len(flexible):
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame(columns=ROW)
     calendar = program.calendar
     prospective = set(program.require("aco_payments").flexible_services_prospective_budget_periods)
     starts = {p.number: pd.Timestamp(p.start) for p in calendar.budget_periods("aco")}
@@ -296,8 +372,8 @@ def _flexible_rows(flexible: pd.DataFrame, reimbursements: pd.DataFrame, program
                          zip(later["budget_period"], later["quarter"])]
         paid = later.groupby([*key, "quarter", "date"], as_index=False)["cents"].sum()
         paid = paid.merge(allot[GROUP], on=key).rename(columns={"quarter": "installment"})
-        frames.append(paid.assign(kind=PAID, at_risk=False, claimable_on=paid["date"])[COLUMNS])
-    return pd.concat([f[COLUMNS] for f in frames if len(f)], ignore_index=True)
+        frames.append(paid.assign(kind=PAID, at_risk=False, claimable_on=paid["date"])[ROW])
+    return pd.concat([f[ROW] for f in frames if len(f)], ignore_index=True)
 
 
 def _approvals(approvals: pd.DataFrame | None, program: Program) -> Mapping[int, pd.Timestamp]:
@@ -322,7 +398,7 @@ def _releases(rows: pd.DataFrame, scores: pd.DataFrame | None, approved: Mapping
               ) -> pd.DataFrame:
     """Released and forfeited rows of each withheld group with a score and an approved period."""
     if scores is None or not len(scores) or not approved:
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame(columns=ROW)
     table = "accountability scores"
     require_columns(scores, table, ["entity_id", "budget_period", "accountability_score"])
     require_unique(scores, table, ["entity_id", "budget_period"])
@@ -332,7 +408,7 @@ def _releases(rows: pd.DataFrame, scores: pd.DataFrame | None, approved: Mapping
     withheld = withheld.merge(scores[["entity_id", "budget_period", "accountability_score"]],
                               on=["entity_id", "budget_period"])
     if not len(withheld):
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame(columns=ROW)
     frames = []
     for key, group in withheld.groupby([*GROUP, "accountability_score"], sort=False):
         score = key[-1]
@@ -346,7 +422,62 @@ def _releases(rows: pd.DataFrame, scores: pd.DataFrame | None, approved: Mapping
     out = pd.concat(frames, ignore_index=True)
     if (out["cents"] < 0).any():
         raise InputValidationError("accountability scores: a release above its withheld amount")
-    return out[COLUMNS]
+    return out[ROW]
+
+
+def _pool_rows(awards: pd.DataFrame | None, approved: Mapping[int, pd.Timestamp]) -> pd.DataFrame:
+    """``paid`` rows of each outcomes-based pool with an eligible CP, on its period's approval date."""
+    if awards is None or not len(awards) or not approved:
+        return pd.DataFrame(columns=ROW)
+    eligible = awards[awards["eligible"].astype(bool) & awards["budget_period"].isin(list(approved))
+                      & (awards["eligible_engaged_members"] > 0)]
+    frames = []
+    for (_, bp), pool in eligible.groupby(["entity_type", "budget_period"]):
+        cents = allocate_cents(int(_cents(pool["pool_usd"]).iloc[0]), pool["engaged_members"].tolist(),
+                               pool["entity_id"].tolist())
+        date = approved[int(bp)]
+        frames.append(pool[["entity_id", "entity_type", "budget_period"]].assign(
+            stream=pool["entity_type"].map(STREAM_OF_TYPE), sub_stream=OUTCOMES_POOL, installment=1, kind=PAID,
+            date=date, cents=cents, at_risk=False, claimable_on=date))
+    return pd.concat(frames, ignore_index=True)[ROW] if frames else pd.DataFrame(columns=ROW)
+
+
+def _remediation_plans(plans: pd.DataFrame, approved: Mapping[int, pd.Timestamp]) -> pd.DataFrame:
+    table = "remediation plans"
+    require_columns(plans, table, REMEDIATION_COLUMNS)
+    require_unique(plans, table, ["entity_id", "budget_period"])
+    plans = plans.assign(approved_on=pd.to_datetime(plans["approved_on"]))
+    scored = plans["budget_period"].map(lambda bp: approved.get(int(bp), pd.NaT))
+    reject_rows(plans.assign(scores_approved_on=scored), table, ~(plans["approved_on"] >= scored), "approved_on",
+                "a remediation plan is approved on or after CMS approved its period's scores (Sec 5.3.4)",
+                [*REMEDIATION_COLUMNS, "scores_approved_on"])
+    return plans
+
+
+def _earn_back(rows: pd.DataFrame, plans: pd.DataFrame | None, approved: Mapping[int, pd.Timestamp],
+               program: Program) -> pd.DataFrame:
+    """Rows with each plan's earn-back released (noted ``remediation``) and taken out of the forfeited rows."""
+    if plans is None or not len(plans):
+        return rows
+    plans = _remediation_plans(plans, approved)
+    forfeited = rows[(rows["kind"] == FORFEITED) & rows["at_risk"].astype(bool) & (rows["cents"] > 0)]
+    scale = exact(program.require("at_risk").remediation_plan_max_score)
+    rows, frames = rows.copy(), []
+    for plan in plans.itertuples():
+        # refuses a share above the maximum or a plan score off its scale
+        remediation_earn_back(0.0, plan.approved_share, plan.plan_score, program)
+        # the same formula on exact fractions, so 0.1 x 0.7-style float noise cannot move a half cent
+        rate = exact(plan.approved_share) * exact(plan.plan_score) / scale
+        mine = forfeited[(forfeited["entity_id"] == plan.entity_id)
+                         & (forfeited["budget_period"] == plan.budget_period)]
+        for _, group in mine.groupby(GROUP, sort=False):
+            unearned = int(group["cents"].sum())
+            earned = (2 * unearned * rate.numerator + rate.denominator) // (2 * rate.denominator)  # half up
+            back = allocate_cents(earned, group["cents"].tolist(), group["installment"].tolist())
+            rows.loc[group.index, "cents"] = group["cents"].to_numpy() - back
+            frames.append(group.assign(kind=RELEASED, cents=back, date=plan.approved_on,
+                                       claimable_on=plan.approved_on, note=REMEDIATION))
+    return pd.concat([rows, *frames], ignore_index=True) if frames else rows
 
 
 def ledger_from_tables(member_months: pd.DataFrame, entities: pd.DataFrame, program: Program, *,
@@ -354,7 +485,9 @@ def ledger_from_tables(member_months: pd.DataFrame, entities: pd.DataFrame, prog
                        dsti_payments: pd.DataFrame | None = None, investments: pd.DataFrame | None = None,
                        scores: pd.DataFrame | None = None, approvals: pd.DataFrame | None = None,
                        infrastructure_point: float = 0.5, base_pmpm_usd: Mapping[int, float] | None = None,
-                       chc_adjustment: bool = True, allowances: pd.DataFrame | None = None) -> Ledger:
+                       chc_adjustment: bool = True, allowances: pd.DataFrame | None = None,
+                       cp_domain_scores: pd.DataFrame | None = None, pool_usd: Mapping[str, float] | None = None,
+                       remediation: pd.DataFrame | None = None) -> Ledger:
     """The ledger of every stream the data supports, from the contract's tables and attributed member-months.
 
     Parameters
@@ -366,8 +499,15 @@ def ledger_from_tables(member_months: pd.DataFrame, entities: pd.DataFrame, prog
     engagement, flexible_requests, dsti_payments, investments : DataFrame, optional
         The contract's ``cp_engagement``, ``flexible_services``, ``dsti_payments`` and
         ``statewide_investments`` (a stream without its table is left out).
-    scores, approvals, allowances
+    scores, approvals, allowances, remediation
         As for :func:`build_ledger`.
+    cp_domain_scores : DataFrame, optional
+        ``entity_id, entity_type, budget_period, domain, score`` of the CPs (e.g.
+        ``dsrip_lib.accountability.cp.cp_domain_scores``): with ``engagement``, the outcomes-based
+        pools are awarded by ``outcomes_pool_awards`` to CPs scoring 1 on avoidable utilisation,
+        by the members engaged as infrastructure counts them (``streams.engaged_members``).
+    pool_usd : mapping, optional
+        Pool by CP type replacing the program's anticipated amounts (as ``outcomes_pool_awards``).
     infrastructure_point
         ILLUSTRATIVE: ``streams.cp_infrastructure``'s point in the anticipated ranges.
     base_pmpm_usd, chc_adjustment
@@ -381,7 +521,7 @@ def ledger_from_tables(member_months: pd.DataFrame, entities: pd.DataFrame, prog
 
     References
     ----------
-    MassHealth DSRIP Protocol, Sec 4.4-4.6, Sec 5.1.2.
+    MassHealth DSRIP Protocol, Sec 4.4-4.6, Sec 5.1.2, Sec 5.3.4, Sec 5.4.5 and 5.4.6.1.
     """
     require_existing(member_months, "ACO member-months", entities)
     funding = startup_ongoing_funding(member_months, entities, program, base_pmpm_usd=base_pmpm_usd,
@@ -403,5 +543,10 @@ def ledger_from_tables(member_months: pd.DataFrame, entities: pd.DataFrame, prog
                   if flexible_requests is not None else
                   pd.DataFrame(columns=["request_id", "entity_id", "budget_period", "quarter", "amount_approved",
                                         "reimbursed_usd"]))
+    awards = None
+    if cp_domain_scores is not None and engagement is not None:
+        awards = outcomes_pool_awards(cp_domain_scores, engaged.merge(entities[["entity_id", "entity_type"]],
+                                                                      on="entity_id"), program, pool_usd=pool_usd)
     return build_ledger(pd.concat(allotments, ignore_index=True), monthly, flexible, reimbursed, program,
-                        scores=scores, approvals=approvals, allowances=allowances)
+                        scores=scores, approvals=approvals, allowances=allowances, pool_awards=awards,
+                        remediation=remediation)

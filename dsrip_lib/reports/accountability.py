@@ -172,12 +172,23 @@ def cp_scores(results: pd.DataFrame, utilization: pd.DataFrame, survey: pd.DataF
     ----------
     MassHealth DSRIP Protocol, Sec 5.4.4 (Exhibits 41-46), Appendix D.
     """
+    points = cp_points(results, utilization, survey, entities, benchmarks, program)
+    quality = cp_quality_scores(cp_domain_scores(points), program, missing_domain=missing_domain)
+    return cp_accountability(quality, program, reporting=reporting_requirements(points))
+
+
+def cp_points(results: pd.DataFrame, utilization: pd.DataFrame, survey: pd.DataFrame, entities: pd.DataFrame,
+              benchmarks: pd.DataFrame, program: Program) -> pd.DataFrame:
+    """CP/CSA measure points (:func:`~dsrip_lib.accountability.cp.cp_measure_points`) of the contract's results.
+
+    References
+    ----------
+    MassHealth DSRIP Protocol, Sec 5.4.4.1-5.4.4.2 (Exhibit 41), Appendix D.
+    """
     rows = cp_results(results, utilization=utilization, survey_scores=survey)
     rows = rows.merge(entities[["entity_id", "entity_type"]], on="entity_id")
     rows = rows[rows["entity_type"].isin(CP_CSA_TYPES)].drop(columns="entity_type")
-    points = cp_measure_points(rows, entities, benchmarks, program)
-    quality = cp_quality_scores(cp_domain_scores(points), program, missing_domain=missing_domain)
-    return cp_accountability(quality, program, reporting=reporting_requirements(points))
+    return cp_measure_points(rows, entities, benchmarks, program)
 
 
 # -- tables ----------------------------------------------------------------------------------------

@@ -23,16 +23,23 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from dsrip_lib.accountability.cp import cp_domain_scores
 from dsrip_lib.attribution.member_months import member_months_by_period
 from dsrip_lib.errors import ParameterError
 from dsrip_lib.payments.gating import exceptions_by_gate, gating_exceptions
+from dsrip_lib.payments.recoupment import Recoupment
 from dsrip_lib.payments.ledger import (
     CASH_SIGN,
     FORFEITED,
+    OUTCOMES_POOL,
     PAID,
+    RECOUPED,
+    RECOUPMENT,
     RELEASED,
+    REMEDIATION,
+    REMEDIATION_COLUMNS,
     RETURNED,
     WITHHELD,
     Ledger,
@@ -40,13 +47,23 @@ from dsrip_lib.payments.ledger import (
 )
 from dsrip_lib.program import Program
 from dsrip_lib.program.calendar import Calendar, Quarter
-from dsrip_lib.reports import accountability, stages
+from dsrip_lib.reports import accountability, stages, state_accountability_recoupment
 from dsrip_lib.reports.context import ReportContext, open_report
 
 GATING_TABLES = ("participation_plans", "budgets", "progress_reports")
 CASH_KINDS = [k for k, sign in CASH_SIGN.items() if sign]
 FLEXIBLE = "flexible_services"
 _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
+
+
+class RemediationPlan(BaseModel):
+    """An approved DSRIP Performance Remediation Plan of one entity and budget period (Sec 5.3.4, 5.4.6.1)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    approved_share: float
+    plan_score: float
+    approved_on: dt.date
 
 
 class PaymentsOptions(BaseModel):
@@ -67,6 +84,16 @@ class PaymentsOptions(BaseModel):
     missing_domain
         For the accountability scores the releases use: ``"raise"`` or ``"reweight"``, as in the
         accountability report.
+    remediation
+        Approved Performance Remediation Plans, ``{entity_id: {budget_period: {approved_share,
+        plan_score, approved_on}}}``: each earns back part of the period's forfeited withhold on its
+        approval date (Sec 5.3.4, 5.4.6.1). Default none.
+    recoup
+        Recoup the State's lost authority where no later budget period can absorb it (the State
+        score of ``dsrip_lib/reports/state_accountability_recoupment.py``, which needs the quality
+        and spending stages; Sec 5.1.1). Default false.
+    recouped_on
+        The date the recoupment is taken back (required with ``recoup``).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -75,6 +102,15 @@ class PaymentsOptions(BaseModel):
     scores_approved_on: dt.date | dict[int, dt.date] | None = None
     infrastructure_point: float = Field(0.5, ge=0, le=1)
     missing_domain: Literal["raise", "reweight"] = "raise"
+    remediation: dict[str, dict[int, RemediationPlan]] | None = None
+    recoup: bool = False
+    recouped_on: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _recoupment_is_dated(self):
+        if self.recoup and self.recouped_on is None:
+            raise ValueError("recoup needs recouped_on, the date the recoupment is taken back")
+        return self
 
 
 HEADERS = {
@@ -103,7 +139,9 @@ class PaymentsRun:
     """The ledger and the quarter it is cut for.
 
     ``gating`` is None when the data has none of the gating tables (the check cannot run);
-    ``approvals`` the score approvals the ledger released withholds on.
+    ``approvals`` the score approvals the ledger released withholds on; ``recoupments`` the
+    recoupment of each budget period whose lost authority the ledger recoups (empty unless the run
+    asks to recoup).
     """
 
     program: Program
@@ -113,6 +151,7 @@ class PaymentsRun:
     flexible_requests: pd.DataFrame = field(repr=False)
     approvals: pd.DataFrame = field(repr=False)
     gating: pd.DataFrame | None = field(repr=False)
+    recoupments: dict[int, Recoupment] = field(default_factory=dict, repr=False)
 
     @property
     def start(self) -> pd.Timestamp:
@@ -184,6 +223,16 @@ def last_paid_quarter(ledger: Ledger, program: Program) -> Quarter:
     return Calendar.quarter_of(dates.max().date())
 
 
+def remediation_frame(plans: dict[str, dict[int, RemediationPlan]] | None) -> pd.DataFrame | None:
+    """The ``remediation`` option as the ledger's ``entity_id, budget_period, approved_share, plan_score,
+    approved_on`` rows (None without plans)."""
+    if not plans:
+        return None
+    rows = [(entity, bp, plan.approved_share, plan.plan_score, pd.Timestamp(plan.approved_on))
+            for entity, by_period in plans.items() for bp, plan in by_period.items()]
+    return pd.DataFrame(rows, columns=REMEDIATION_COLUMNS)
+
+
 def approvals_frame(approved_on: dt.date | dict[int, dt.date] | None, program: Program) -> pd.DataFrame:
     """``budget_period, submitted_on, approved_on`` from the option (see :class:`PaymentsOptions`).
 
@@ -234,11 +283,21 @@ def build(ctx: ReportContext[PaymentsOptions]) -> PaymentsRun:
     entities = data.to_pandas("entities")
     optional = {name: data.to_pandas(name) if data.has(name) else None
                 for name in ("cp_engagement", "flexible_services", "dsti_payments", "statewide_investments")}
+    domains = cp_domain_scores(accountability.cp_points(
+        *(data.to_pandas(n) for n in ("measure_results", "utilization", "survey_scores")), entities,
+        scored.quality.benchmarks, program))
     ledger = ledger_from_tables(
         months.rename(columns={"aco_id": "entity_id"}), entities, program, engagement=optional["cp_engagement"],
         flexible_requests=optional["flexible_services"], dsti_payments=optional["dsti_payments"],
         investments=optional["statewide_investments"], scores=scores, approvals=approvals,
-        infrastructure_point=opts.infrastructure_point)
+        infrastructure_point=opts.infrastructure_point, cp_domain_scores=domains,
+        remediation=remediation_frame(opts.remediation))
+    recoupments = {}
+    if opts.recoup:
+        recoupments = state_accountability_recoupment.score(replace(
+            ctx, options=state_accountability_recoupment.StateOptions(missing_domain=opts.missing_domain))).recoupments
+        for bp, recoupment in sorted(recoupments.items()):
+            ledger = ledger.with_recoupment(recoupment, bp, pd.Timestamp(opts.recouped_on), entities)
     gating = None
     if any(data.has(name) for name in GATING_TABLES):
         documents = [data.to_pandas(n) if data.has(n) else pd.DataFrame(
@@ -251,7 +310,7 @@ def build(ctx: ReportContext[PaymentsOptions]) -> PaymentsRun:
     names = pd.concat([entities[["entity_id", "name"]], pd.DataFrame({"entity_id": ["state"],
                                                                        "name": ["The State"]})])
     return PaymentsRun(program, quarter or last_paid_quarter(ledger, program), ledger, names, requests, approvals,
-                       gating)
+                       gating, recoupments)
 
 
 # -- tables ----------------------------------------------------------------------------------------
@@ -305,14 +364,15 @@ def quarter_by_stream_table(run: PaymentsRun) -> pd.DataFrame:
 
 def payment_account_table(run: PaymentsRun) -> pd.DataFrame:
     """Every cash row of the quarter: the payee's id, stream, sub-stream, budget period, installment, kind
-    (a released amount is the at-risk part), date, signed amount and when it is claimable on the
-    CMS-64 (Sec 5.1.2)."""
+    (a released amount is the at-risk part; "Released (remediation)" an earn-back), date, signed amount
+    and when it is claimable on the CMS-64 (Sec 5.1.2)."""
     cash = quarter_cash(run)
     out = pd.DataFrame({
         "entity_id": cash["entity_id"],
         "stream": cash["stream"].map(STREAM_WORDS),
         "sub_stream": cash["sub_stream"].map(_words), "period": cash["budget_period"].astype(int).map(run.labels),
-        "installment": cash["installment"].astype(int), "kind": cash["kind"].str.capitalize(),
+        "installment": cash["installment"].astype(int),
+        "kind": cash["kind"].str.capitalize() + np.where(cash["note"] == REMEDIATION, " (remediation)", ""),
         "date": cash["date"].dt.strftime("%Y-%m-%d"), "amount_usd": signed_cents(cash) / 100,
         "claimable_on": cash["claimable_on"].dt.strftime("%Y-%m-%d").fillna("-"),
     })
@@ -414,7 +474,8 @@ def gating_table(run: PaymentsRun) -> pd.DataFrame:
     return pd.DataFrame({
         "entity_id": found["entity_id"], "name": found["name"], "sub_stream": found["sub_stream"].map(_words),
         "period": found["budget_period"].astype(int).map(run.labels), "installment": found["installment"],
-        "paid_on": found["paid_on"].dt.strftime("%Y-%m-%d"), "amount_usd": found["amount_usd"], "gate": found["gate"].map(GATE_WORDS),
+        "paid_on": found["paid_on"].dt.strftime("%Y-%m-%d"), "amount_usd": found["amount_usd"],
+        "gate": found["gate"].map(GATE_WORDS),
         "gate_period": found["gate_budget_period"].map(lambda b: run.labels[int(b)] if pd.notna(b) else "-"),
         "gate_report": found["gate_report"].map(lambda r: str(int(r)) if pd.notna(r) else "-"),
         "due_on": found["due_on"].map(lambda d: d.date().isoformat() if pd.notna(d) else "-"),
@@ -439,7 +500,8 @@ def gating_summary_table(run: PaymentsRun) -> pd.DataFrame:
 # -- prose -----------------------------------------------------------------------------------------
 SUB_STREAM_WORDS = {"startup_ongoing_primary_care": "Startup/ongoing: primary care",
                     "startup_ongoing_discretionary": "Startup/ongoing: discretionary",
-                    "dsti_glide_path": "DSTI glide path"}
+                    "dsti_glide_path": "DSTI glide path", OUTCOMES_POOL: "Outcomes-based payments (pool)",
+                    RECOUPMENT: "Recoupment of lost authority"}
 
 
 def _words(code: str) -> str:
@@ -472,9 +534,36 @@ def method_text(run: PaymentsRun, ctx: ReportContext[PaymentsOptions]) -> str:
         f"point {opts.infrastructure_point:g} of the Sec 4.5 ranges (0 = low, 1 = high; ILLUSTRATIVE). "
         f"The accountability scores are the accountability report's"
         f"{' (domains without an eligible measure reweighted)' if opts.missing_domain == 'reweight' else ''}. "
+        f"{extras_text(run, ctx)}"
         f"Every table below sums ledger cents. DSTI glide-path funds go to the hospital, since the data contract "
         f"has no hospital-to-ACO contracts (docs/methodology/payments.md)."
     )
+
+
+def extras_text(run: PaymentsRun, ctx: ReportContext[PaymentsOptions]) -> str:
+    """Sentences on the outcomes-based pools, remediation earn-backs and recoupments the ledger holds."""
+    opts, rows = ctx.options, run.ledger.rows
+    pools = rows[rows["sub_stream"] == OUTCOMES_POOL]
+    pool = (f"Outcomes-based pools (Sec 4.5.3, 4.5.6) paid ${pools['cents'].sum() / 100:,.2f} to "
+            f"{pools['entity_id'].nunique()} CPs scoring 1 on avoidable utilisation, by members engaged, on the "
+            f"scores' approval date (not at risk). " if len(pools) else
+            "No outcomes-based pool is paid: no CP of a period with a pool and approved scores scored 1 on "
+            "avoidable utilisation (Sec 4.5.3, 4.5.6). ")
+    back = rows[rows["note"] == REMEDIATION]
+    remediation = (f"Approved remediation plans earn back ${back['cents'].sum() / 100:,.2f} of forfeited "
+                   f"withholds, released on each plan's approval date (Sec 5.3.4, 5.4.6.1). " if opts.remediation
+                   else "")
+    if not opts.recoup:
+        return pool + remediation
+    if not run.recoupments:
+        return pool + remediation + ("Nothing is recouped: no scored budget period lost authority that a later "
+                                     "period cannot absorb (Sec 5.1.1). ")
+    recouped = rows[rows["kind"] == RECOUPED]
+    periods = ", ".join(run.labels[bp] for bp in sorted(run.recoupments))
+    recoupment = (f"The State's lost authority of {periods} (no later budget period left to absorb it) is recouped "
+                  f"on {opts.recouped_on.isoformat()}: ${recouped['cents'].sum() / 100:,.2f} from "
+                  f"{recouped['entity_id'].nunique()} entities by the Table F shares and 1 - score (Sec 5.1.1). ")
+    return pool + remediation + recoupment
 
 
 def year_to_date_caption(run: PaymentsRun) -> str:

@@ -179,3 +179,62 @@ def test_report_end_to_end_publishes_the_ledgers_totals(tiny_data, tmp_path):
                     "Flexible services", "Payments released before their gate", "Allocation changes"):
         assert heading in text
     assert html.with_name("payments_quarterly.xlsx").exists()
+
+
+def test_outcomes_pools_are_paid_in_the_quarter_the_scores_are_approved(tiny_data, program):
+    run = report.build(_context(tiny_data, quarter="2021Q3", scores_approved_on=APPROVED))
+    rows = run.ledger.rows
+    pools = rows[rows["sub_stream"] == "outcomes_based_payments"]
+    assert len(pools)  # the tiny state has CPs at the excellence benchmark of every avoidable-utilisation measure
+    assert (pools["date"] == pd.Timestamp("2021-09-30")).all() and not pools["at_risk"].any()
+    stated = program.cp_payments.outcomes_pool_usd
+    for (etype, bp), cents in pools.groupby(["entity_type", "budget_period"])["cents"].sum().items():
+        assert cents == round(stated[etype][int(bp)] * 100)  # each awarded pool to the cent
+    by_stream = report.quarter_by_stream_table(run)
+    line = by_stream[by_stream["sub_stream"] == "Outcomes-based payments (pool)"]
+    assert round(line["paid_usd"].item() * 100) == int(pools["cents"].sum())
+    assert "Outcomes-based pools" in report.extras_text(run, _context(tiny_data))
+
+
+def test_remediation_and_recoupment_rows_in_the_quarter(tiny_data):
+    approved = {**APPROVED, 4: "2022-03-15", 5: "2023-03-15"}
+    plain = report.build(_context(tiny_data, quarter="2022Q4", scores_approved_on=approved))
+    rows = plain.ledger.rows
+    forfeited = rows[(rows["kind"] == "forfeited") & rows["at_risk"] & (rows["entity_id"] == "ACO01")
+                     & (rows["budget_period"] == 1)]
+    plan = {"approved_share": 0.5, "plan_score": 7, "approved_on": "2022-11-01"}
+    options = dict(quarter="2022Q4", scores_approved_on=approved, remediation={"ACO01": {1: plan}}, recoup=True,
+                   recouped_on="2022-12-01")
+    ctx = _context(tiny_data, **options)
+    run = report.build(ctx)
+    rows = run.ledger.rows
+    # remediation: half up of 35% of the forfeited cents of each sub-stream, released on the plan's approval date
+    back = rows[rows["note"] == "remediation"]
+    expected = sum((2 * int(c) * 7 + 20) // 40 for c in forfeited.groupby("sub_stream")["cents"].sum())
+    assert int(back["cents"].sum()) == expected > 0
+    account = report.payment_account_table(run)
+    assert round(account.loc[account["kind"] == "Released (remediation)", "amount_usd"].sum() * 100) == expected
+    # recoupment: per class, the class split to the cent; nothing from an entity that scored 100%
+    assert run.recoupments
+    recouped = rows[rows["kind"] == "recouped"]
+    for bp, recoupment in run.recoupments.items():
+        mine = recouped[recouped["budget_period"] == bp]
+        allocated = recoupment.classes.set_index("entity_class")["allocated_cents"]
+        by_stream = mine.groupby("stream")["cents"].sum()
+        assert by_stream.get("aco", 0) == allocated["aco"]
+        assert by_stream.get("community_partners", 0) == allocated["community_partners"]
+        full = recoupment.rows.loc[recoupment.rows["accountability_score"] == 1.0, "entity_id"]
+        assert not set(mine["entity_id"]) & set(full)
+    recouped_in_account = account.loc[account["kind"] == "Recouped", "amount_usd"].sum()
+    assert round(recouped_in_account * 100) == -int(recouped["cents"].sum())
+    assert _total(report.quarter_by_stream_table(run), "recouped_usd") == int(recouped["cents"].sum())
+    text = report.method_text(run, ctx)
+    assert "recouped on 2022-12-01" in text and "earn back" in text
+    # everything else is the plain run's ledger
+    assert (report.headline(plain)["quarter_payments_usd"][0] * 100 + expected - recouped["cents"].sum()
+            == pytest.approx(report.headline(run)["quarter_payments_usd"][0] * 100, abs=0.5))
+
+
+def test_recoup_needs_its_date(tiny_data):
+    with pytest.raises(ParameterError, match="recouped_on"):
+        _context(tiny_data, recoup=True)
