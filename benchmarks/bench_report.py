@@ -1,6 +1,6 @@
-"""The whole attribution report at state scale, as a user runs it: wall time, CPU time, peak memory.
+"""A whole report at state scale, as a user runs it: wall time, CPU time, peak memory.
 
-Runs ``python -m dsrip_lib.cli run attribution --params params/runs/default.yaml
+Runs ``python -m dsrip_lib.cli run <report> --params params/runs/default.yaml
 -p data_dir=<data> -p run_id=bench`` in a checkout of this repository (``--repo``, default this
 one; the child gets ``PYTHONPATH=<repo>`` and ``cwd=<repo>``, and the script first checks that
 ``import dsrip_lib`` resolves inside it), ``--repeat`` times (default 3). Give ``--repo`` more
@@ -34,7 +34,7 @@ data in a cell) and each notebook cell's ``duration_s``, labelled with the cell'
 source that is not an import or a comment (from the executed notebook), and prints where the
 time went (median per cell over the repeats).
 
-    .venv/bin/python benchmarks/bench_report.py [--repo DIR ...] [--data DIR] [--repeat N]
+    .venv/bin/python benchmarks/bench_report.py [--report NAME] [--repo DIR ...] [--data DIR] [--repeat N]
 """
 
 from __future__ import annotations
@@ -53,7 +53,6 @@ from pathlib import Path
 
 from _common import GIB, ROOT, STATE_DATA, checkout, load_average, require_data, show
 
-REPORT = "attribution"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -171,8 +170,8 @@ def check_checkout(repo: Path) -> str:
     return f"{repo} (commit {checkout(repo)})"
 
 
-def run_once(repo: Path, data: Path, run_id: str, interval: float) -> Run:
-    cmd = [sys.executable, "-m", "dsrip_lib.cli", "run", REPORT, "--params", "params/runs/default.yaml",
+def run_once(repo: Path, data: Path, run_id: str, interval: float, report: str) -> Run:
+    cmd = [sys.executable, "-m", "dsrip_lib.cli", "run", report, "--params", "params/runs/default.yaml",
            "-p", f"data_dir={data}", "-p", f"run_id={run_id}"]
     load = load_average()
     with tempfile.TemporaryFile("w+") as log:
@@ -194,19 +193,19 @@ def run_once(repo: Path, data: Path, run_id: str, interval: float) -> Run:
               "(a descendant was not waited for; CPU time is underestimated)")
     run = Run(wall, cpu, sampler.peak, sampler.peak_parts, sampler.max_processes, max(busy - cpu, 0.0) / wall, load,
               None, None)
-    read_manifest(repo / "reports" / run_id, run)
+    read_manifest(repo / "reports" / run_id, run, report)
     return run
 
 
-def read_manifest(run_dir: Path, run: Run) -> None:
+def read_manifest(run_dir: Path, run: Run, name: str) -> None:
     """The validation time and per-cell durations of the run, labelled from the executed notebook."""
     manifest = json.loads((run_dir / "manifest.json").read_text())
     run.validation = (manifest.get("validation") or {}).get("seconds")
     git = manifest.get("git") or {}
     run.code = f"{(git.get('commit') or 'no commit')[:7]}{' + changes' if git.get('dirty') else ''}"
-    report = manifest["reports"][REPORT]
+    report = manifest["reports"][name]
     run.notebook = report.get("duration_s")
-    sources = json.loads((run_dir / f"{REPORT}.ipynb").read_text())["cells"]
+    sources = json.loads((run_dir / f"{name}.ipynb").read_text())["cells"]
     for cell in report["cells"]:
         if cell.get("duration_s") is None:
             continue
@@ -265,6 +264,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repo", type=Path, action="append",
                         help="checkout to time (default this one); repeat to compare, ratios are to the first")
+    parser.add_argument("--report", default="attribution", help="registered report to run (default attribution)")
     parser.add_argument("--data", type=Path, default=STATE_DATA)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each checkout (default 3)")
     parser.add_argument("--run-id", default="bench", help="run_id: the runs write reports/<run_id>/ in the checkout")
@@ -275,14 +275,14 @@ def main() -> None:
     data = require_data(args.data)
     repos = [r.resolve() for r in (args.repo or [ROOT])]
     labels = [chr(ord("A") + i) for i in range(len(repos))]
-    print(f"the {REPORT} report on {data}, repeats: {args.repeat} of each checkout")
+    print(f"the {args.report} report on {data}, repeats: {args.repeat} of each checkout")
     for label, repo in zip(labels, repos):
         print(f"  {label}: {check_checkout(repo)}")
     runs: dict[str, list[Run]] = {label: [] for label in labels}
     for i in range(args.repeat):
         order = list(zip(labels, repos))
         for label, repo in order if i % 2 == 0 else order[::-1]:
-            runs[label].append(run := run_once(repo, data, args.run_id, args.interval))
+            runs[label].append(run := run_once(repo, data, args.run_id, args.interval, args.report))
             print_run(f"round {i + 1} {label}", run)
     for label in labels:
         if len(codes := {r.code for r in runs[label]}) > 1:
