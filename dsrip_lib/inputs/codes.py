@@ -36,6 +36,8 @@ SEXES = ("F", "M")
 # participation plans (protocol Sec 3.2.1 preliminary, Sec 3.2.2 full)
 PRELIMINARY_PLAN, FULL_PLAN = "preliminary", "full"
 PARTICIPATION_PLANS = (PRELIMINARY_PLAN, FULL_PLAN)
+# Sec 4.1, 4.6, 4.7, 5.1.3: kinds of the contract's funding_moves (dsrip_lib.payments.moves)
+FUNDING_MOVE_KINDS = ("redistribution", "carry_forward", "investment_shift", "allocation_change")
 # the payees held to participation plans, budgets and progress reports (Sec 3.2-3.3, 5.5.1)
 PLAN_ENTITY_TYPES = (ACO_ENTITY_TYPE, *CP_ENTITY_TYPES, CSA_ENTITY_TYPE)
 

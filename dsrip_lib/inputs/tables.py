@@ -31,6 +31,7 @@ from dsrip_lib.inputs.codes import (
     ENTITY_TYPES,
     EXCLUSION_CATEGORIES,
     NOT_ACO_ELIGIBLE_GROUP,
+    FUNDING_MOVE_KINDS,
     PARTICIPATION_PLANS,
     PCC_PLAN_ID,
     PLAN_ENTITY_TYPES,
@@ -566,6 +567,20 @@ def table_specs(bounds: Bounds) -> dict[str, TableSpec]:
             Col("budget_period", INT, checks=(bp,)),
             Col("amount", FLOAT, checks=(_ge(0),)),
         )),
+        # Sec 4.1, 4.6, 4.7, 5.1.3: the State's recorded moves of DSRIP authority
+        # (dsrip_lib.payments.moves judges what each needs from CMS)
+        TableSpec("funding_moves", False, ("move_id",), (
+            Col("move_id", STRING),
+            Col("kind", STRING, checks=(_isin(FUNDING_MOVE_KINDS),)),
+            Col("from_stream", STRING, nullable=True),
+            Col("from_substream", STRING, nullable=True),
+            Col("to_stream", STRING, nullable=True),
+            Col("to_substream", STRING, nullable=True),
+            Col("demonstration_year", INT, checks=(_ge(1),)),
+            Col("amount_usd", FLOAT, checks=(_ge(0),)),
+            Col("notified_on", DATE, nullable=True),
+            Col("approved_on", DATE, nullable=True),
+        ), row_rules=(_le_or_null("notified_on", "approved_on"),)),
         # Sec 3.2, 3.3, 5.5.1: the documents a payment waits for (dsrip_lib.payments.gating); a null
         # approved_on is a document submitted and not (yet) approved
         TableSpec("participation_plans", False, ("entity_id", "plan"), (

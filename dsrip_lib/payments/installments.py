@@ -6,14 +6,18 @@
   the whole allotment (each twice what it would have been);
 * the withheld part of each allotment is ``round(allotted x at-risk share)`` to the cent, and the
   paid and withheld parts are each split evenly with the remainder cents on the first
-  installments, so installments sum exactly to the allotment (``dsrip_lib.exact.split_evenly``).
+  installments, so installments sum exactly to the allotment (``dsrip_lib.exact.split_evenly``);
+* an allotment with a preliminary amount (ACO startup/ongoing on preliminary member counts) pays
+  its first installment on it and the later installments on the final allotment less the first
+  (Sec 3.4.4.1).
 
 An installment is dated the first day of the months it covers (the protocol states the
 frequency, not the day).
 
 References
 ----------
-MassHealth DSRIP Protocol, Sec 4.4.1 (line 559), Sec 4.4.3 (line 741), Sec 4.5.2, 4.5.5, 4.5.7
+MassHealth DSRIP Protocol, Sec 3.4.4.1 (preliminary and final member counts), Sec 4.4.1 (line
+559), Sec 4.4.3 (line 741), Sec 4.5.2, 4.5.5, 4.5.7
 (bi-annual, BP 5 first half only), Sec 5.1.2 (Exhibits 20 and 22).
 """
 
@@ -29,6 +33,7 @@ from dsrip_lib.exact import exact, split_evenly
 from dsrip_lib.program import Program
 
 QUARTERLY, BIANNUAL = "quarterly", "biannual"
+PRELIMINARY = "preliminary_cents"
 MONTHS_PER_YEAR = 12
 
 
@@ -81,7 +86,10 @@ def schedule_installments(allotments: pd.DataFrame, program: Program) -> pd.Data
     ----------
     allotments : DataFrame
         ``entity_id, sub_stream, budget_period, calendar, schedule, at_risk_share, allotted_cents``
-        (further columns are carried); ``schedule`` is ``quarterly`` or ``biannual``.
+        (further columns are carried); ``schedule`` is ``quarterly`` or ``biannual``. An optional
+        ``preliminary_cents`` (the allotment on preliminary member counts, NaN where none) pays
+        the first installment on it and adjusts the later ones to the final allotment (Sec
+        3.4.4.1).
     program : Program
         ``aco_payments`` and ``cp_payments`` (installments a year, first-half-only periods) and
         the calendar.
@@ -90,8 +98,9 @@ def schedule_installments(allotments: pd.DataFrame, program: Program) -> pd.Data
     -------
     DataFrame
         The allotment's columns plus ``installment`` (1, 2, ...), ``date``, ``allotted_cents``
-        (of the installment), ``paid_cents`` and ``withheld_cents``; per allotment the
-        installments' ``paid_cents + withheld_cents`` sum to its ``allotted_cents`` exactly.
+        (of the installment), ``paid_cents``, ``withheld_cents`` and ``returned_cents`` (a first
+        installment's overpayment on preliminary counts, else 0); per allotment the installments'
+        ``paid_cents + withheld_cents - returned_cents`` sum to its ``allotted_cents`` exactly.
 
     References
     ----------
@@ -109,5 +118,40 @@ def schedule_installments(allotments: pd.DataFrame, program: Program) -> pd.Data
     out["date"] = pd.to_datetime([d for run in dates for d in run])
     out["paid_cents"] = split_evenly(total - withheld, parts)
     out["withheld_cents"] = split_evenly(withheld, parts)
-    out["allotted_cents"] = out["paid_cents"] + out["withheld_cents"]
-    return out
+    out["returned_cents"] = np.zeros(len(out), dtype=np.int64)
+    if PRELIMINARY in rows:
+        _true_up(out, rows, parts, total, withheld)
+    out["allotted_cents"] = out["paid_cents"] + out["withheld_cents"] - out["returned_cents"]
+    return out.drop(columns=[PRELIMINARY], errors="ignore")
+
+
+def _true_up(out: pd.DataFrame, rows: pd.DataFrame, parts: np.ndarray, total: np.ndarray, withheld: np.ndarray
+             ) -> None:
+    """First installment on the preliminary allotment, the later ones on the final allotment less it.
+
+    The first installment is what an even split of the preliminary allotment would have paid and
+    withheld. The later installments share the final paid and withheld parts less the first's. A
+    first installment paying more than the whole final paid part cannot be adjusted in later
+    installments: their paid parts are 0 and the excess is ``returned_cents`` on the second
+    installment; its withheld part is restated to at most the final withheld part (a withheld
+    amount is a book amount, not cash).
+    """
+    prelim = rows[PRELIMINARY].to_numpy(dtype="float64")
+    rows_on = ~np.isnan(prelim) & (parts >= 2)
+    if not rows_on.any():
+        return
+    n = parts[rows_on]
+    p_total = prelim[rows_on].astype(np.int64)
+    p_withheld = withheld_cents(p_total, rows["at_risk_share"].to_numpy(dtype="float64")[rows_on])
+    first_paid = -(-(p_total - p_withheld) // n)  # an even split's first part (remainder cents first)
+    final_withheld = withheld[rows_on]
+    final_paid = total[rows_on] - final_withheld
+    first_withheld = np.minimum(-(-p_withheld // n), final_withheld)
+    first = (out["installment"] == 1).to_numpy()
+    on = np.repeat(rows_on, parts)
+    paid, held, back = (out[c].to_numpy().copy() for c in ("paid_cents", "withheld_cents", "returned_cents"))
+    paid[on & first], held[on & first] = first_paid, first_withheld
+    paid[on & ~first] = split_evenly(np.maximum(final_paid - first_paid, 0), n - 1)
+    held[on & ~first] = split_evenly(final_withheld - first_withheld, n - 1)
+    back[on & (out["installment"] == 2).to_numpy()] = np.maximum(first_paid - final_paid, 0)
+    out["paid_cents"], out["withheld_cents"], out["returned_cents"] = paid, held, back

@@ -69,6 +69,7 @@ GROUP = ["entity_id", "entity_type", "stream", "sub_stream", "budget_period"]
 ROW = [*GROUP, "installment", "kind", "date", "cents", "at_risk", "claimable_on"]
 COLUMNS = [*ROW, "note"]
 OUTCOMES_POOL, RECOUPMENT, REMEDIATION = "outcomes_based_payments", "recoupment", "remediation"
+FINAL_COUNT = "final_count"
 REMEDIATION_COLUMNS = ["entity_id", "budget_period", "approved_share", "plan_score", "approved_on"]
 
 
@@ -213,7 +214,8 @@ def build_ledger(allotments: pd.DataFrame, monthly: pd.DataFrame, flexible: pd.D
     approved = _approvals(approvals, program)
     pools = _pool_rows(pool_awards, approved)
     rows = pd.concat([p for p in (rows, _releases(rows, scores, approved), pools) if len(p)], ignore_index=True)
-    rows = _earn_back(rows.assign(note=""), remediation, approved, program)
+    rows = _earn_back(rows.assign(note=rows["note"].fillna("") if "note" in rows else ""), remediation, approved,
+                      program)
     rows = rows[rows["cents"] > 0]
     rows = rows.sort_values(["date", *GROUP, "installment", "kind"], ignore_index=True)[COLUMNS]
     pooled = pools[GROUP].assign(calendar="cp", schedule="on_approval", at_risk_share=0.0,
@@ -274,8 +276,8 @@ def authority_exceedances(ledger: Ledger, program: Program, allowances: pd.DataF
 def check_ledger(ledger: Ledger) -> None:
     """Raise DsripError unless the ledger's invariants hold.
 
-    Per entity, sub-stream and period: paid + withheld (+ forfeited or returned for flexible
-    services) = allotted; released + forfeited <= withheld for at-risk streams; nothing negative.
+    Per entity, sub-stream and period: paid + withheld (+ forfeited for flexible services, -
+    returned elsewhere) = allotted; released + forfeited <= withheld for at-risk streams; nothing negative.
     """
     rows = ledger.rows
     if (rows["cents"] < 0).any():
@@ -284,7 +286,9 @@ def check_ledger(ledger: Ledger) -> None:
     by = by.reindex(columns=list(KINDS), fill_value=0)
     allotted = ledger.allotments.groupby(GROUP)["allotted_cents"].sum().reindex(by.index).fillna(0).to_numpy()
     flexible = by.index.get_level_values("sub_stream") == "flexible_services"
-    accounted = (by[PAID] + by[WITHHELD] + np.where(flexible, by[FORFEITED], 0)).to_numpy()
+    # flexible services: forfeited is part of the allotment, returned its unused prospective part;
+    # elsewhere returned is a first installment's overpayment on preliminary counts (Sec 3.4.4.1)
+    accounted = (by[PAID] + by[WITHHELD] + np.where(flexible, by[FORFEITED], -by[RETURNED])).to_numpy()
     if (accounted != allotted).any():
         bad = by.index[accounted != allotted][:3].tolist()
         raise DsripError(f"ledger: paid + withheld is not the allotment for {bad}")
@@ -327,12 +331,16 @@ def _scheduled_rows(installments: pd.DataFrame) -> pd.DataFrame:
     """``paid`` and ``withheld`` rows of installments (``paid_cents``, ``withheld_cents``, ``date``)."""
     if not len(installments):
         return pd.DataFrame(columns=ROW)
-    base = installments[[*GROUP, "installment", "date"]]
+    base = installments[[*GROUP, "installment", "date"]].assign(note="")
     paid = base.assign(kind=PAID, cents=installments["paid_cents"].to_numpy(), at_risk=False,
                        claimable_on=base["date"])
     withheld = base.assign(kind=WITHHELD, cents=installments["withheld_cents"].to_numpy(), at_risk=True,
                            claimable_on=pd.NaT)
-    return pd.concat([paid, withheld], ignore_index=True)
+    frames = [paid, withheld]
+    if "returned_cents" in installments:
+        frames.append(base.assign(kind=RETURNED, cents=installments["returned_cents"].to_numpy(), at_risk=False,
+                                  claimable_on=base["date"], note=FINAL_COUNT))
+    return pd.concat(frames, ignore_index=True)
 
 
 def _flexible_rows(flexible: pd.DataFrame, reimbursements: pd.DataFrame, program: Program) -> pd.DataFrame:
@@ -487,7 +495,8 @@ def ledger_from_tables(member_months: pd.DataFrame, entities: pd.DataFrame, prog
                        infrastructure_point: float = 0.5, base_pmpm_usd: Mapping[int, float] | None = None,
                        chc_adjustment: bool = True, allowances: pd.DataFrame | None = None,
                        cp_domain_scores: pd.DataFrame | None = None, pool_usd: Mapping[str, float] | None = None,
-                       remediation: pd.DataFrame | None = None) -> Ledger:
+                       remediation: pd.DataFrame | None = None,
+                       preliminary_member_months: pd.DataFrame | None = None) -> Ledger:
     """The ledger of every stream the data supports, from the contract's tables and attributed member-months.
 
     Parameters
@@ -512,6 +521,11 @@ def ledger_from_tables(member_months: pd.DataFrame, entities: pd.DataFrame, prog
         ILLUSTRATIVE: ``streams.cp_infrastructure``'s point in the anticipated ranges.
     base_pmpm_usd, chc_adjustment
         As for ``dsrip_lib.payments.withholds.startup_ongoing_funding``.
+    preliminary_member_months : DataFrame, optional
+        ``streams.preliminary_member_months``: ACO startup/ongoing's first installment of each
+        period is paid on the funding these counts give, the later installments on the final
+        ``member_months`` less it (a first installment above the final paid part is ``returned``,
+        noted ``final_count``, on the second installment's date).
 
     Raises
     ------
@@ -527,6 +541,9 @@ def ledger_from_tables(member_months: pd.DataFrame, entities: pd.DataFrame, prog
     funding = startup_ongoing_funding(member_months, entities, program, base_pmpm_usd=base_pmpm_usd,
                                       chc_adjustment=chc_adjustment)
     allotments = [aco_startup_ongoing(funding, program)]
+    if preliminary_member_months is not None:
+        allotments[0] = _with_preliminary(allotments[0], preliminary_member_months, entities, program,
+                                          base_pmpm_usd=base_pmpm_usd, chc_adjustment=chc_adjustment)
     if dsti_payments is not None:
         allotments.append(dsti_glide_path(dsti_payments, program))
     monthly = pd.DataFrame()
@@ -550,3 +567,15 @@ def ledger_from_tables(member_months: pd.DataFrame, entities: pd.DataFrame, prog
     return build_ledger(pd.concat(allotments, ignore_index=True), monthly, flexible, reimbursed, program,
                         scores=scores, approvals=approvals, allowances=allowances, pool_awards=awards,
                         remediation=remediation)
+
+
+def _with_preliminary(allotments: pd.DataFrame, preliminary: pd.DataFrame, entities: pd.DataFrame,
+                      program: Program, **funding_options) -> pd.DataFrame:
+    """ACO startup/ongoing allotments with ``preliminary_cents``: the same funding on preliminary counts."""
+    key = ["entity_id", "sub_stream", "budget_period"]
+    cols = ["entity_id", "budget_period", "member_months", "chc_member_months"]
+    on_final = preliminary[cols].merge(allotments[["entity_id", "budget_period"]].drop_duplicates())
+    funding = startup_ongoing_funding(on_final, entities, program, **funding_options)
+    early = aco_startup_ongoing(funding, program)
+    early = early[key].assign(preliminary_cents=_cents(early["allotted_usd"]).astype("float64"))
+    return allotments.merge(early, on=key, how="left")

@@ -82,6 +82,51 @@ def aco_startup_ongoing(funding: pd.DataFrame, program: Program) -> pd.DataFrame
     return pd.concat([primary, discretionary], ignore_index=True)
 
 
+def preliminary_member_months(counts: pd.DataFrame, program: Program) -> pd.DataFrame:
+    """Each ACO's preliminary member-months per budget period: a snapshot count x the period's months.
+
+    The snapshot is the ACO's attributed members in the month
+    ``aco_payments.preliminary_count_months_before_period`` months before the period's first
+    month (when the State notifies the anticipated funding amounts), else in the latest month
+    before that with a count; with no count before it (BP 1 before the operational start) the
+    period's first month, as the State may delay BP 1's first payment until enrollments are
+    effective.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        ``aco_id, month, members, chc_members`` (``dsrip_lib.attribution.member_months.monthly_counts``).
+    program : Program
+        The ACO calendar and ``aco_payments``.
+
+    Returns
+    -------
+    DataFrame
+        ``entity_id, budget_period, member_months, chc_member_months, snapshot_month`` for each
+        ACO and budget period in which it has a count.
+
+    References
+    ----------
+    MassHealth DSRIP Protocol, Sec 3.4.4.1 (preliminary member counts, final counts adjusting the
+    later quarterly payments, the BP 1 delay), Sec 4.4.1 (line 559).
+    """
+    lead = program.require("aco_payments").preliminary_count_months_before_period
+    counts = counts.assign(month=pd.to_datetime(counts["month"])).sort_values("month")
+    rows = []
+    for period in program.calendar.budget_periods("aco"):
+        first = pd.Timestamp(period.months[0])
+        notified = first - pd.DateOffset(months=lead)
+        inside = counts[counts["month"].isin(pd.to_datetime(list(period.months)))]
+        for aco, own in counts[counts["aco_id"].isin(inside["aco_id"])].groupby("aco_id"):
+            before = own[own["month"] <= notified]
+            snap = before.iloc[-1] if len(before) else own[own["month"] >= first].iloc[0]
+            months = len(period.months)
+            rows.append((aco, period.number, int(snap["members"]) * months, int(snap["chc_members"]) * months,
+                         snap["month"]))
+    return pd.DataFrame(rows, columns=["entity_id", "budget_period", "member_months", "chc_member_months",
+                                       "snapshot_month"])
+
+
 def flexible_services_allotments(member_months: pd.DataFrame, program: Program) -> pd.DataFrame:
     """Flexible-services allotment of each ACO and budget period: Exhibit 9 PMPM x member-months.
 

@@ -64,6 +64,7 @@ class AcoPayments(FrozenModel):
     model_adjustments: list[ModelAdjustment]
     installments_per_budget_period: Annotated[int, Field(ge=1)]
     first_half_only_budget_periods: list[int] = []
+    preliminary_count_months_before_period: Annotated[int, Field(ge=1)] = 1
     flexible_services_pmpm_usd: MoneyByPeriod
     flexible_services_prospective_budget_periods: list[int] = []
     dsti_glide_path_by_sfy: AmountTable

@@ -29,7 +29,9 @@ from dsrip_lib.accountability.cp import cp_domain_scores
 from dsrip_lib.attribution.member_months import member_months_by_period
 from dsrip_lib.errors import ParameterError
 from dsrip_lib.payments.gating import exceptions_by_gate, gating_exceptions
+from dsrip_lib.payments.moves import move_allowances, review_moves
 from dsrip_lib.payments.recoupment import Recoupment
+from dsrip_lib.payments.streams import preliminary_member_months
 from dsrip_lib.payments.ledger import (
     CASH_SIGN,
     FORFEITED,
@@ -51,6 +53,9 @@ from dsrip_lib.reports import accountability, stages, state_accountability_recou
 from dsrip_lib.reports.context import ReportContext, open_report
 
 GATING_TABLES = ("participation_plans", "budgets", "progress_reports")
+MOVE_TABLE_COLUMNS = ["move_id", "kind", "from_stream", "from_substream", "to_stream", "to_substream",
+                      "demonstration_year", "amount_usd", "threshold_usd", "needs", "notified_on", "approved_on",
+                      "allowed", "flagged", "reasons"]
 CASH_KINDS = [k for k, sign in CASH_SIGN.items() if sign]
 FLEXIBLE = "flexible_services"
 _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
@@ -139,6 +144,8 @@ class PaymentsRun:
     """The ledger and the quarter it is cut for.
 
     ``gating`` is None when the data has none of the gating tables (the check cannot run);
+    ``moves`` the contract's ``funding_moves`` as ``dsrip_lib.payments.moves.review_moves`` judges
+    them (None without the table);
     ``approvals`` the score approvals the ledger released withholds on; ``recoupments`` the
     recoupment of each budget period whose lost authority the ledger recoups (empty unless the run
     asks to recoup).
@@ -152,6 +159,7 @@ class PaymentsRun:
     approvals: pd.DataFrame = field(repr=False)
     gating: pd.DataFrame | None = field(repr=False)
     recoupments: dict[int, Recoupment] = field(default_factory=dict, repr=False)
+    moves: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def start(self) -> pd.Timestamp:
@@ -279,10 +287,12 @@ def build(ctx: ReportContext[PaymentsOptions]) -> PaymentsRun:
         missing_domain=opts.missing_domain)))
     scores = pd.concat([scored.aco[["entity_id", "budget_period", "accountability_score"]],
                         scored.cp[["entity_id", "budget_period", "accountability_score"]]], ignore_index=True)
-    months = member_months_by_period(stages.attributed_counts(ctx), program.calendar.budget_periods("aco"))
+    counts = stages.attributed_counts(ctx)
+    months = member_months_by_period(counts, program.calendar.budget_periods("aco"))
     entities = data.to_pandas("entities")
     optional = {name: data.to_pandas(name) if data.has(name) else None
                 for name in ("cp_engagement", "flexible_services", "dsti_payments", "statewide_investments")}
+    moves = data.to_pandas("funding_moves") if data.has("funding_moves") else None
     domains = cp_domain_scores(accountability.cp_points(
         *(data.to_pandas(n) for n in ("measure_results", "utilization", "survey_scores")), entities,
         scored.quality.benchmarks, program))
@@ -291,7 +301,9 @@ def build(ctx: ReportContext[PaymentsOptions]) -> PaymentsRun:
         flexible_requests=optional["flexible_services"], dsti_payments=optional["dsti_payments"],
         investments=optional["statewide_investments"], scores=scores, approvals=approvals,
         infrastructure_point=opts.infrastructure_point, cp_domain_scores=domains,
-        remediation=remediation_frame(opts.remediation))
+        remediation=remediation_frame(opts.remediation),
+        preliminary_member_months=preliminary_member_months(counts, program),
+        allowances=None if moves is None else move_allowances(moves, program))
     recoupments = {}
     if opts.recoup:
         recoupments = state_accountability_recoupment.score(replace(
@@ -310,7 +322,7 @@ def build(ctx: ReportContext[PaymentsOptions]) -> PaymentsRun:
     names = pd.concat([entities[["entity_id", "name"]], pd.DataFrame({"entity_id": ["state"],
                                                                        "name": ["The State"]})])
     return PaymentsRun(program, quarter or last_paid_quarter(ledger, program), ledger, names, requests, approvals,
-                       gating, recoupments)
+                       gating, recoupments, None if moves is None else review_moves(moves, program))
 
 
 # -- tables ----------------------------------------------------------------------------------------
@@ -596,19 +608,44 @@ def gating_text(run: PaymentsRun) -> str:
             f"{len(in_quarter)} of them in the quarter. The State Auditor's 2022 audit found such payments.")
 
 
+def moves_table(run: PaymentsRun) -> pd.DataFrame:
+    """The quarter's recorded moves with what each needs from CMS (``dsrip_lib.payments.moves``).
+
+    A move belongs to the quarter of its first recorded date (``notified_on``, else ``approved_on``);
+    a move with neither is pending and listed in every quarter of its demonstration year.
+    """
+    moves = run.moves
+    if moves is None or not len(moves):
+        return pd.DataFrame(columns=MOVE_TABLE_COLUMNS)
+    dated = pd.to_datetime(moves["notified_on"]).fillna(pd.to_datetime(moves["approved_on"]))
+    pending = dated.isna() & (moves["demonstration_year"] == run.demonstration_year)
+    mine = moves[((dated >= run.start) & (dated <= run.end)) | pending]
+    return mine[MOVE_TABLE_COLUMNS].sort_values("move_id", ignore_index=True)
+
+
 def moves_text(run: PaymentsRun) -> str:
-    """Why the workbook has no allocation-change, redistribution, shift or carry-forward sheet."""
+    """The quarter's moves in a sentence (or why there is no sheet of them), with the approval rules."""
     funding = run.program.require("funding")
     rule = funding.statewide_investment_shift_approval
+    if run.moves is None:
+        found = (f"The data records no such move in {run.quarter}: it has no `funding_moves` table, so the workbook "
+                 f"has no sheet for them rather than an empty one.")
+    else:
+        listed = moves_table(run)
+        flagged = int(listed["flagged"].sum())
+        found = (f"The data records {len(listed)} move(s) in {run.quarter} (by the first date recorded; pending moves "
+                 f"in every quarter of their demonstration year), {flagged} of them flagged: not allowed, or needing "
+                 f"CMS approval or advance notice the data does not record. The ledger counts every recorded move as "
+                 f"an allowance of its stream's authority.")
     return (
-        f"**Allocation changes, redistributions, statewide-investment shifts and carry-forwards.** The data records "
-        f"no such move in {run.quarter}: the data contract has no table of them, so the workbook has no sheet for "
-        f"them rather than an empty one. Each move needs CMS approval or notice in this report by "
+        f"**Allocation changes, redistributions, statewide-investment shifts and carry-forwards.** {found} Each move "
+        f"needs CMS approval or notice in this report by `dsrip_lib/payments/moves.py` and "
         f"`dsrip_lib/payments/reallocation.py`: a carry-forward above {funding.carry_forward_approval_share:.0%} "
         f"of the prior year's authority needs approval (Sec 4.7); a statewide-investment shift above the larger of "
         f"{rule.share_of_original:.0%} of the source's funding and ${rule.amount_musd:g}M needs approval (Sec 4.6); "
         f"redistributions go only to the categories Sec 5.1.3 allows; a reallocation between the ACO and CP streams "
-        f"above {funding.stream_reallocation_notice_share:.0%} of Table F needs notice to CMS (Sec 4.1)."
+        f"above {funding.stream_reallocation_notice_share:.0%} of Table F needs notice to CMS before it takes effect "
+        f"(Sec 4.1)."
     )
 
 

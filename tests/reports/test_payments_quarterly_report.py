@@ -238,3 +238,24 @@ def test_remediation_and_recoupment_rows_in_the_quarter(tiny_data):
 def test_recoup_needs_its_date(tiny_data):
     with pytest.raises(ParameterError, match="recouped_on"):
         _context(tiny_data, recoup=True)
+
+
+def test_recorded_funding_moves_are_listed_with_what_they_need(tiny_data, tmp_path):
+    import shutil
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data, data)
+    pd.DataFrame({
+        "move_id": ["cf", "shift", "old"], "kind": ["carry_forward", "investment_shift", "redistribution"],
+        "from_stream": ["aco", "statewide_investments", None],
+        "from_substream": ["flexible_services", "technical_assistance", None],
+        "to_stream": [None, "statewide_investments", "aco"], "to_substream": [None, "apm_preparation",
+                                                                             "flexible_services"],
+        "demonstration_year": [3, 3, 2], "amount_usd": [100e6, 500_000.0, 1_000.0],
+        "notified_on": ["2020-08-01", "2020-07-15", "2019-08-01"], "approved_on": [None, None, None],
+    }).to_csv(data / "funding_moves.csv", index=False)
+    run = report.build(_context(data, quarter="2020Q3", scores_approved_on=APPROVED))
+    moves = report.moves_table(run).set_index("move_id")
+    assert list(moves.index) == ["cf", "shift"]  # "old" was recorded in 2019Q3
+    assert moves.loc["cf", "needs"] == "CMS approval" and moves.loc["cf", "flagged"]  # 15% of DY3 is exceeded
+    assert moves.loc["shift", "needs"].startswith("notice") and not moves.loc["shift", "flagged"]
+    assert "2 move(s) in 2020Q3" in report.moves_text(run) and "1 of them flagged" in report.moves_text(run)
