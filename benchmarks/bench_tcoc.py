@@ -42,7 +42,7 @@ KEYS = ["year", "eligibility_group", "aco_id"]
 
 # Included spending per member-year; enrollment months with the ACO the attribution gives them;
 # each member-year's spending shared among its cells by months; sums per year, group and ACO.
-CELLS_SQL = "WITH" + MONTHS.replace("{month_filter}", "") + f""",
+CELLS_SQL = "WITH" + MONTHS.replace("{month_filter}", "").replace("{pcp_months}", "") + f""",
 attributed AS (
     SELECT m.member_id, m.month, m.aco_id FROM months m JOIN acos a USING (aco_id) WHERE {ATTRIBUTED}
 ),
