@@ -8,6 +8,7 @@ budget periods as labels. Suppression happens when the notebook publishes them.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -414,7 +415,7 @@ def method_text(run: QualityRun, ctx: ReportContext[QualityOptions], data_dir: s
         f"({opts.member_count_method} count, Sec 4.4.4). Avoidable utilisation is measured against budget period "
         f"{run.labels.get(_baseline(run, ctx), _baseline(run, ctx))} as the baseline"
         f"{f' (the data has no CY{program.calendar.baseline_year} rows)' if ctx.options.utilization_baseline_period is None else ''}. "
-        f"Data: `{data_dir}`."
+        f"Data: `{os.path.relpath(data_dir)}`."
     )
 
 

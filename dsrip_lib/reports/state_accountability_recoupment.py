@@ -10,6 +10,7 @@ earned and lost, where each loss is applied, the Sec 5.1.3 case, the recoupment 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -39,8 +40,7 @@ from dsrip_lib.payments.recoupment import (
 )
 from dsrip_lib.program import Program
 from dsrip_lib.program.spending import Truncation
-from dsrip_lib.reports import accountability, quality_domain_tests
-from dsrip_lib.reports import stages
+from dsrip_lib.reports import accountability, quality_domain_tests, stages
 from dsrip_lib.reports.context import ReportContext, open_report
 from dsrip_lib.spending.growth import SpendingGrowthResult, spending_growth
 
@@ -255,7 +255,7 @@ def method_text(run: StateRun, ctx: ReportContext[StateOptions], data_dir: str) 
         f"{realloc.reduction_applied_after_periods} later (Sec 5.1.1); with none left it is recouped. A recoupment "
         f"is split by Table F ({shares}); within ACOs in proportion to 1 - Accountability Score; within CPs and "
         f"CSAs {'the same way' if run.cp_method == 'shortfall' else 'equally'} (a run option; the protocol lets "
-        f"the State choose). Data: `{data_dir}`."
+        f"the State choose). Data: `{os.path.relpath(data_dir)}`."
         + (" Entity-periods without an eligible measure in a weighted domain are reweighted over the domains "
            "present (a named option, not the protocol's rule)." if ctx.options.missing_domain == "reweight" else "")
     )
