@@ -119,6 +119,9 @@ class PaymentsOptions(BaseModel):
 
 
 HEADERS = {
+    "move_id": "Move", "from_stream": "From stream", "from_substream": "From sub-stream", "to_stream": "To stream",
+    "to_substream": "To sub-stream", "demonstration_year": "Demonstration year", "threshold_usd": "Threshold ($)",
+    "notified_on": "Notified", "approved_on": "Approved",
     "entity_id": "Payee", "name": "Name", "stream": "Stream", "sub_stream": "Sub-stream",
     "period": "Budget period", "installment": "Installment", "kind": "Kind", "date": "Date",
     "amount_usd": "Amount ($)", "claimable_on": "Claimable on the CMS-64",

@@ -19,6 +19,7 @@ from dsrip_lib.synth.capitation import expected_medical_cost, medical_capitation
 from dsrip_lib.synth.claims import Claims, cost_level, simulate_claims
 from dsrip_lib.synth.config import N_MONTHS_PER_YEAR, Config
 from dsrip_lib.synth.entities import World, build_world
+from dsrip_lib.synth.funding_moves import funding_moves
 from dsrip_lib.synth.gating import write_gating_tables
 from dsrip_lib.synth.population import Block, cp_engagement, simulate_block
 from dsrip_lib.synth.spending_truth import dsti_by_year, expected_reduction, expected_sums
@@ -167,9 +168,12 @@ def run(cfg: Config, seed: int, root: Path) -> dict:
     capitation, capitation_truth = medical_capitation(cfg, world, totals.plan_cost, seed)
     writer.write("medical_capitation", capitation)
     early_payments = write_gating_tables(writer, cfg, rng, world.entities, world.aco_ids, mm)
+    moves, unapproved_moves = funding_moves()
+    writer.write("funding_moves", moves)
     truth = _truth(cfg, seed, world, plants, totals, dsti_by_year(cfg, dsti))
     truth["effects"]["partnership_capitation"] = capitation_truth
     truth["effects"]["early_payments"] = early_payments
+    truth["effects"]["unapproved_moves"] = unapproved_moves
     return truth
 
 

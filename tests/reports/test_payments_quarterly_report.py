@@ -244,6 +244,7 @@ def test_recorded_funding_moves_are_listed_with_what_they_need(tiny_data, tmp_pa
     import shutil
     data = tmp_path / "data"
     shutil.copytree(tiny_data, data)
+    (data / "funding_moves.parquet").unlink()  # this test records its own moves
     pd.DataFrame({
         "move_id": ["cf", "shift", "old"], "kind": ["carry_forward", "investment_shift", "redistribution"],
         "from_stream": ["aco", "statewide_investments", None],

@@ -80,3 +80,18 @@ def test_the_check_finds_exactly_the_planted_early_payments(exceptions):
     # everything else the ledger paid to an ACO, CP or CSA was paid in time
     paid = ledger.rows[ledger.rows["kind"].eq("paid") & ledger.rows["entity_type"].isin(PLAN_ENTITY_TYPES)]
     assert len(paid) > 10 * len(found) and {"aco", "cp_bh", "cp_ltss"} <= set(paid["entity_type"])
+
+
+def test_the_planted_unapproved_funding_move_is_the_only_one_flagged(tiny_data, program):
+    """truth.json's unapproved moves are exactly those the payment account review flags (Sec 4.6, 4.7)."""
+    import json
+
+    import pandas as pd
+
+    from dsrip_lib.payments.moves import review_moves
+
+    moves = pd.read_parquet(tiny_data / "funding_moves.parquet")
+    reviewed = review_moves(moves, program)
+    planted = json.loads((tiny_data / "truth.json").read_text())["effects"]["unapproved_moves"]
+    assert sorted(reviewed.loc[reviewed["flagged"], "move_id"]) == sorted(planted) != []
+    assert reviewed["allowed"].all()
