@@ -130,7 +130,6 @@ def _releases(out: dict, scores: pd.DataFrame, approved: set) -> None:
             out[(entity, sub, bp, i, "forfeited")] = cents - released
 
 
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=STATE_DATA)

@@ -128,7 +128,6 @@ def reference_tests(program, rates: pd.DataFrame) -> dict[tuple[int, str], float
     return z
 
 
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=STATE_DATA)

@@ -46,7 +46,6 @@ def reference(df: pd.DataFrame) -> tuple[float, float]:
     return t, var
 
 
-
 def paired(repeat: int, reference, library):
     """Times of both sides, run alternately (a pair per repeat), and each side's last result."""
     t_ref, t_lib = [], []
