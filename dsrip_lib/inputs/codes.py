@@ -25,6 +25,7 @@ CSA_ENTITY_TYPE = "csa"
 ENTITY_TYPES = (ACO_ENTITY_TYPE, MCO_ENTITY_TYPE, *CP_ENTITY_TYPES, CSA_ENTITY_TYPE)
 ACO_MODELS = ("A", "B", "C")
 MCO_ADMINISTERED_MODEL = "C"  # attributed by PCP assignment (Sec 4.4.4)
+PARTNERSHIP_PLAN_MODEL = "A"  # paid a medical capitation; its TCOC is against it (Sec 5.3.2)
 PCP_PROVIDER_TYPE = "pcp"
 PROVIDER_TYPES = (PCP_PROVIDER_TYPE, "specialist", "hospital", "behavioral_health", "ltss", "pharmacy", "other")
 SERVICE_CATEGORIES = ("inpatient", "outpatient", "emergency", "primary_care", "specialist", "behavioral_health",

@@ -30,9 +30,10 @@ from dsrip_lib.inputs.codes import (
     ELIGIBILITY_GROUPS,
     ENTITY_TYPES,
     EXCLUSION_CATEGORIES,
-    NOT_ACO_ELIGIBLE_GROUP,
     FUNDING_MOVE_KINDS,
+    NOT_ACO_ELIGIBLE_GROUP,
     PARTICIPATION_PLANS,
+    PARTNERSHIP_PLAN_MODEL,
     PCC_PLAN_ID,
     PLAN_ENTITY_TYPES,
     PLAN_TYPES,
@@ -343,7 +344,6 @@ _CHC_PCP = SqlRule(
 
 
 # Sec 4.4.1, Exhibit 8: model A ACOs are the Accountable Care Partnership Plans
-PARTNERSHIP_PLAN_MODEL = "A"
 
 _PARTNERSHIP_PLANS_ONLY = SqlRule(
     # Sec 5.3.2, step 4: only a Partnership Plan is paid a risk-adjusted medical capitation.

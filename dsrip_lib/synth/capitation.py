@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dsrip_lib.inputs.tables import PARTNERSHIP_PLAN_MODEL
+from dsrip_lib.inputs.codes import PARTNERSHIP_PLAN_MODEL
 from dsrip_lib.synth.claims import cost_level
 from dsrip_lib.synth.config import N_MONTHS_PER_YEAR, Config
 from dsrip_lib.synth.entities import World
