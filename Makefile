@@ -6,6 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LAB_STAMP := $(VENV)/.installed-lab
+SPARK_STAMP := $(VENV)/.installed-spark
 SYNTH  := data/synthetic/small
 RUN    ?= params/runs/default.yaml
 
@@ -41,6 +42,13 @@ $(LAB_STAMP): requirements-lab.lock $(STAMP)
 	$(BIN)/python -m pip install -q --require-hashes -r requirements-lab.lock
 	touch $(LAB_STAMP)
 
+# PySpark for the Spark equivalence tests (docs/scale.md): the optional `spark` extra, from its own hash-pinned
+# lock kept at requirements.lock's versions. `make test` installs it (the tests also need Java 17; without Java
+# they skip and say why); `make report` does not.
+$(SPARK_STAMP): requirements-spark.lock $(STAMP)
+	$(BIN)/python -m pip install -q --require-hashes -r requirements-spark.lock
+	touch $(SPARK_STAMP)
+
 # JupyterLab on the notebooks, with the project's kernel `dsrip` (this venv's python); LAB_ARGS adds options.
 .PHONY: lab
 lab: $(LAB_STAMP)
@@ -52,7 +60,7 @@ $(SYNTH)/truth.json: | $(STAMP)
 report: $(STAMP) $(SYNTH)/truth.json
 	$(BIN)/dsrip report --params $(RUN)
 
-test: $(STAMP) $(LAB_STAMP)
+test: $(STAMP) $(LAB_STAMP) $(SPARK_STAMP)
 	$(BIN)/python -m pytest -q
 
 # Benchmarks at state scale, not part of `make test` (docs/benchmarks.md): generates the state
@@ -66,6 +74,7 @@ bench: $(STAMP)
 lock:
 	uv pip compile pyproject.toml --extra test --generate-hashes --python-version 3.11 -o requirements.lock
 	uv pip compile pyproject.toml --extra lab --generate-hashes --python-version 3.11 -c requirements.lock -o requirements-lab.lock
+	uv pip compile pyproject.toml --extra spark --generate-hashes --python-version 3.11 -c requirements.lock -o requirements-spark.lock
 
 clean:
 	rm -rf $(VENV) reports data/synthetic
