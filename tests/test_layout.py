@@ -28,6 +28,9 @@ LAYERS = (
     "quality",         # 5.2.1.3, 5.3.1
     "accountability",  # 5.2-5.4
     "payments",        # 4, 5.1
+    "evaluation",      # impact estimates and rating rules (the evaluator's layer, 6.4)
+    "tracking",        # program targets against actuals (driver diagrams, goal tables)
+    "description",     # the program definition as a written program description
     "publishing",      # publisher, suppression, charts
     "reports",         # one module per registered report
     "run",             # registry, parameters, runner, manifest, export
