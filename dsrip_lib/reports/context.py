@@ -53,12 +53,19 @@ def open_report(options_model: type[Options], *, program: str, data_dir: str | P
     InputValidationError
         The data directory breaks the data contract (only when not already validated).
     """
-    if unexpected:
-        raise ParameterError(f"unknown notebook parameter(s) {sorted(unexpected)}")
-    try:
-        opts = options_model.model_validate(options or {})
-    except ValidationError as exc:
-        raise ParameterError(describe_errors("report", "options", exc, prefix=("options",))) from None
+    opts = validate_options(options_model, options, unexpected)
     prog = load_program(program)
     data = open_dataset(data_dir, backend=backend, validate=not data_validated, program=prog)
     return ReportContext(prog, data, opts, Publisher(output_dir, headers=dict(headers or {})))
+
+
+def validate_options(options_model: type[Options], options: dict[str, Any] | None,
+                     unexpected: dict[str, Any] | None = None) -> Options:
+    """A report's typed options from its parameters cell; ParameterError for a refused option or an
+    unknown notebook parameter (``unexpected``). Shared by reports that open no dataset."""
+    if unexpected:
+        raise ParameterError(f"unknown notebook parameter(s) {sorted(unexpected)}")
+    try:
+        return options_model.model_validate(options or {})
+    except ValidationError as exc:
+        raise ParameterError(describe_errors("report", "options", exc, prefix=("options",))) from None
