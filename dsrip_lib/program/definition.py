@@ -19,6 +19,7 @@ from dsrip_lib.program.at_risk import AtRisk
 from dsrip_lib.program.attribution import AttributionRules
 from dsrip_lib.program.calendar import Calendar
 from dsrip_lib.program.cp_accountability import CpAccountability
+from dsrip_lib.program.evaluation import Evaluation
 from dsrip_lib.program.funding import Funding
 from dsrip_lib.program.gating import Gating
 from dsrip_lib.program.measures import (
@@ -58,6 +59,7 @@ class Program(FrozenModel):
     partnership_plan_risk_corridors: RiskCorridors | None = None
     spending: Spending | None = None
     gating: Gating | None = None
+    evaluation: Evaluation | None = None
 
     @model_validator(mode="after")
     def _cross_block_checks(self):
