@@ -1,6 +1,8 @@
 """The payment ledger: every DSRIP amount as a dated row, in whole cents; every report total sums it.
 
-One row per entity, sub-stream, budget period, installment and kind:
+One row per entity, sub-stream, budget period, installment and kind (and, for the DSTI glide path,
+``hospital``: the hospital whose funds an ACO is paid, or that is paid itself at the State level;
+"" elsewhere):
 
 * ``paid``: the part of an installment paid when due (or a flexible-services reimbursement, or
   BP 5's prospective flexible-services payment);
@@ -43,13 +45,16 @@ from dsrip_lib.accountability.outcomes_pool import outcomes_pool_awards
 from dsrip_lib.errors import DsripError, InputValidationError
 from dsrip_lib.exact import allocate_cents, exact
 from dsrip_lib.inputs.frame_checks import reject_rows, require_columns, require_in_range, require_unique
+from dsrip_lib.payments.dsti_contracts import allot_to_contracting_acos
 from dsrip_lib.payments.installments import schedule_installments, withheld_cents
 from dsrip_lib.payments.streams import (
     ALLOTMENT_COLUMNS,
+    HOSPITAL,
     STREAM_OF_TYPE,
     aco_startup_ongoing,
     cp_care_coordination,
     cp_infrastructure,
+    csa_caseload_members,
     dsti_glide_path,
     engaged_members,
     flexible_services_allotments,
@@ -65,7 +70,8 @@ PAID, WITHHELD, RELEASED, FORFEITED, RETURNED, RECOUPED = (
     "paid", "withheld", "released", "forfeited", "returned", "recouped")
 KINDS = (PAID, WITHHELD, RELEASED, FORFEITED, RETURNED, RECOUPED)
 CASH_SIGN = {PAID: 1, RELEASED: 1, RETURNED: -1, RECOUPED: -1, WITHHELD: 0, FORFEITED: 0}
-GROUP = ["entity_id", "entity_type", "stream", "sub_stream", "budget_period"]
+# hospital: the DSTI hospital of a glide-path row (paid to it or to its contracting ACO), else ""
+GROUP = ["entity_id", "entity_type", "stream", "sub_stream", "budget_period", HOSPITAL]
 ROW = [*GROUP, "installment", "kind", "date", "cents", "at_risk", "claimable_on"]
 COLUMNS = [*ROW, "note"]
 OUTCOMES_POOL, RECOUPMENT, REMEDIATION = "outcomes_based_payments", "recoupment", "remediation"
@@ -138,8 +144,8 @@ class Ledger:
         recouped = pd.DataFrame({
             "entity_id": owed["entity_id"].to_numpy(), "entity_type": owed["entity_id"].map(types).to_numpy(),
             "stream": np.where(owed["entity_class"] == ACO_CLASS, "aco", "community_partners"),
-            "sub_stream": RECOUPMENT, "budget_period": int(budget_period), "installment": 0, "kind": RECOUPED,
-            "date": date, "cents": owed["recouped_cents"].astype("int64").to_numpy(), "at_risk": False,
+            "sub_stream": RECOUPMENT, "budget_period": int(budget_period), HOSPITAL: "", "installment": 0,
+            "kind": RECOUPED, "date": date, "cents": owed["recouped_cents"].astype("int64").to_numpy(), "at_risk": False,
             "claimable_on": date, "note": ""})
         rows = pd.concat([self.rows, recouped], ignore_index=True) if len(recouped) else self.rows
         return Ledger(rows.sort_values(["date", *GROUP, "installment", "kind"], ignore_index=True)[COLUMNS],
@@ -156,7 +162,7 @@ def build_ledger(allotments: pd.DataFrame, monthly: pd.DataFrame, flexible: pd.D
     ----------
     allotments : DataFrame
         Allotments paid in scheduled installments (:data:`~dsrip_lib.payments.streams.ALLOTMENT_COLUMNS`,
-        schedule ``quarterly`` or ``biannual``).
+        schedule ``quarterly`` or ``biannual``), with an optional ``hospital`` (DSTI glide path).
     monthly : DataFrame
         ``streams.cp_care_coordination`` (one installment per month, dated the month).
     flexible : DataFrame
@@ -207,6 +213,7 @@ def build_ledger(allotments: pd.DataFrame, monthly: pd.DataFrame, flexible: pd.D
     Sec 4.5.3, 4.5.6 (outcomes-based pools); Sec 5.3.4, 5.4.6.1 (remediation).
     """
     require_columns(allotments, "allotments", ALLOTMENT_COLUMNS)
+    allotments, monthly, flexible = (_with_hospital(f) for f in (allotments, monthly, flexible))
     scheduled = schedule_installments(allotments.assign(allotted_cents=_cents(allotments["allotted_usd"])), program)
     parts = [_scheduled_rows(scheduled), _scheduled_rows(_monthly_installments(monthly)),
              _flexible_rows(flexible, reimbursements, program)]
@@ -220,10 +227,11 @@ def build_ledger(allotments: pd.DataFrame, monthly: pd.DataFrame, flexible: pd.D
     rows = rows.sort_values(["date", *GROUP, "installment", "kind"], ignore_index=True)[COLUMNS]
     pooled = pools[GROUP].assign(calendar="cp", schedule="on_approval", at_risk_share=0.0,
                                  allotted_usd=pools["cents"] / 100, allotted_cents=pools["cents"])
-    allotted = pd.concat([allotments[ALLOTMENT_COLUMNS].assign(allotted_cents=_cents(allotments["allotted_usd"])),
+    columns = [*ALLOTMENT_COLUMNS, HOSPITAL]
+    allotted = pd.concat([allotments[columns].assign(allotted_cents=_cents(allotments["allotted_usd"])),
                           _monthly_allotments(monthly),
-                          flexible[ALLOTMENT_COLUMNS].assign(allotted_cents=_cents(flexible["allotted_usd"])),
-                          pooled[[*ALLOTMENT_COLUMNS, "allotted_cents"]]],
+                          flexible[columns].assign(allotted_cents=_cents(flexible["allotted_usd"])),
+                          pooled[[*columns, "allotted_cents"]]],
                          ignore_index=True)
     ledger = Ledger(rows, allotted)
     over = authority_exceedances(ledger, program, allowances)
@@ -303,6 +311,13 @@ def _cents(usd: pd.Series) -> pd.Series:
     return np.rint(usd.astype("float64") * 100).astype("int64")
 
 
+def _with_hospital(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with ``hospital`` "" where it has none (a grouping key must not be null)."""
+    if not len(frame.columns):
+        return frame
+    return frame.assign(**{HOSPITAL: frame[HOSPITAL].fillna("") if HOSPITAL in frame else ""})
+
+
 def _monthly_installments(monthly: pd.DataFrame) -> pd.DataFrame:
     if not len(monthly):
         return pd.DataFrame()
@@ -317,14 +332,14 @@ def _monthly_installments(monthly: pd.DataFrame) -> pd.DataFrame:
 
 def _monthly_allotments(monthly: pd.DataFrame) -> pd.DataFrame:
     if not len(monthly):
-        return pd.DataFrame(columns=[*ALLOTMENT_COLUMNS, "allotted_cents"])
+        return pd.DataFrame(columns=[*ALLOTMENT_COLUMNS, HOSPITAL, "allotted_cents"])
     out = monthly.assign(sub_stream="care_coordination", stream=monthly["entity_type"].map(STREAM_OF_TYPE),
                          calendar="cp", schedule="monthly", allotted_cents=_cents(monthly["allotted_usd"]))
-    return out.groupby([c for c in ALLOTMENT_COLUMNS if c not in ("allotted_usd", "at_risk_share")],
+    columns = [*ALLOTMENT_COLUMNS, HOSPITAL]
+    return out.groupby([c for c in columns if c not in ("allotted_usd", "at_risk_share")],
                        as_index=False).agg(at_risk_share=("at_risk_share", "first"),
                                            allotted_usd=("allotted_usd", "sum"),
-                                           allotted_cents=("allotted_cents", "sum"))[
-        [*ALLOTMENT_COLUMNS, "allotted_cents"]]
+                                           allotted_cents=("allotted_cents", "sum"))[[*columns, "allotted_cents"]]
 
 
 def _scheduled_rows(installments: pd.DataFrame) -> pd.DataFrame:
@@ -445,8 +460,8 @@ def _pool_rows(awards: pd.DataFrame | None, approved: Mapping[int, pd.Timestamp]
                                pool["entity_id"].tolist())
         date = approved[int(bp)]
         frames.append(pool[["entity_id", "entity_type", "budget_period"]].assign(
-            stream=pool["entity_type"].map(STREAM_OF_TYPE), sub_stream=OUTCOMES_POOL, installment=1, kind=PAID,
-            date=date, cents=cents, at_risk=False, claimable_on=date))
+            stream=pool["entity_type"].map(STREAM_OF_TYPE), sub_stream=OUTCOMES_POOL, **{HOSPITAL: ""},
+            installment=1, kind=PAID, date=date, cents=cents, at_risk=False, claimable_on=date))
     return pd.concat(frames, ignore_index=True)[ROW] if frames else pd.DataFrame(columns=ROW)
 
 
@@ -496,7 +511,8 @@ def ledger_from_tables(member_months: pd.DataFrame, entities: pd.DataFrame, prog
                        chc_adjustment: bool = True, allowances: pd.DataFrame | None = None,
                        cp_domain_scores: pd.DataFrame | None = None, pool_usd: Mapping[str, float] | None = None,
                        remediation: pd.DataFrame | None = None,
-                       preliminary_member_months: pd.DataFrame | None = None) -> Ledger:
+                       preliminary_member_months: pd.DataFrame | None = None,
+                       dsti_contracts: pd.DataFrame | None = None, csa_caseload: pd.DataFrame | None = None) -> Ledger:
     """The ledger of every stream the data supports, from the contract's tables and attributed member-months.
 
     Parameters
@@ -526,16 +542,26 @@ def ledger_from_tables(member_months: pd.DataFrame, entities: pd.DataFrame, prog
         period is paid on the funding these counts give, the later installments on the final
         ``member_months`` less it (a first installment above the final paid part is ``returned``,
         noted ``final_count``, on the second installment's date).
+    dsti_contracts : DataFrame, optional
+        The contract's ``dsti_contracts``: with ``dsti_payments``, each contracted hospital-period's
+        glide-path allotment is paid to the contracting ACO, withheld by the ACO's lagged Exhibit 20
+        share and released by its score (``dsti_contracts.allot_to_contracting_acos``); without it,
+        or for a hospital-period no contract covers, the hospital is paid at the State level.
+    csa_caseload : DataFrame, optional
+        The contract's ``csa_caseload``: CSA infrastructure for BP 1-5 by Exhibit 14's PMPM on the
+        caseload (``streams.csa_caseload_members``); without it CSAs are allotted Prep only.
 
     Raises
     ------
     InputValidationError
         Member-months, a request or an engagement month of an entity that did not exist in that
-        budget period, and the checks of each stream.
+        budget period, and the checks of each stream (a DSTI contract or CSA caseload row that
+        breaks its table's rules).
 
     References
     ----------
-    MassHealth DSRIP Protocol, Sec 4.4-4.6, Sec 5.1.2, Sec 5.3.4, Sec 5.4.5 and 5.4.6.1.
+    MassHealth DSRIP Protocol, Sec 4.4-4.6 (Sec 4.4.3: DSTI to the contracting ACO; Sec 3.4.4.2 and
+    4.5.7: CSA infrastructure on caseload), Sec 5.1.2, Sec 5.3.4, Sec 5.4.5 and 5.4.6.1.
     """
     require_existing(member_months, "ACO member-months", entities)
     funding = startup_ongoing_funding(member_months, entities, program, base_pmpm_usd=base_pmpm_usd,
@@ -545,14 +571,19 @@ def ledger_from_tables(member_months: pd.DataFrame, entities: pd.DataFrame, prog
         allotments[0] = _with_preliminary(allotments[0], preliminary_member_months, entities, program,
                                           base_pmpm_usd=base_pmpm_usd, chc_adjustment=chc_adjustment)
     if dsti_payments is not None:
-        allotments.append(dsti_glide_path(dsti_payments, program))
+        dsti = dsti_glide_path(dsti_payments, program)
+        allotments.append(dsti if dsti_contracts is None else
+                          allot_to_contracting_acos(dsti, dsti_contracts, entities, program,
+                                                    hospitals=dsti_payments["hospital"]))
     monthly = pd.DataFrame()
     if engagement is not None:
         monthly = cp_care_coordination(engagement, entities, program)
         engaged = engaged_members(engagement, program)
     else:
         engaged = pd.DataFrame(columns=["entity_id", "budget_period", "engaged_members"])
-    allotments.append(cp_infrastructure(engaged, entities, program, point=infrastructure_point))
+    members = engaged if csa_caseload is None else pd.concat(
+        [engaged, csa_caseload_members(csa_caseload, entities, program)], ignore_index=True)
+    allotments.append(cp_infrastructure(members, entities, program, point=infrastructure_point))
     if investments is not None:
         allotments.append(statewide_investment_allotments(investments))
     flexible = flexible_services_allotments(member_months, program)

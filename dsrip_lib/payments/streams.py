@@ -5,14 +5,15 @@
 * ACO flexible services: allotment = Exhibit 9 PMPM x member-months; approved requests are
   reimbursed quarterly up to it (:func:`flexible_services_reimbursements`);
 * DSTI glide path: the data's SFY amounts per hospital, split over budget periods by the rule of
-  Sec 4.4.3. The contract has no hospital-to-ACO mapping, so DSTI is allotted at the State level
-  to the hospital (entity type ``dsti_hospital``), never to an invented ACO; its withheld part
-  waits for the score of an ACO the data does not name;
+  Sec 4.4.3, allotted at the State level to the hospital (entity type ``dsti_hospital``, its name
+  in ``hospital``); ``dsrip_lib.payments.dsti_contracts`` moves each contracted hospital-period
+  to the ACO the hospital contracts with;
 * BH and LTSS CP care coordination: the monthly PMPM for each assigned member with documented
   outreach (a not-engaged month, before the first engagement and within the outreach limit of
   Sec 4.5.1) and each engaged member (:func:`cp_care_coordination`);
 * CP and CSA infrastructure: Prep at a point in the Sec 4.5 ranges; BP 1-5 the cap of Exhibits
-  12-14, PMPM x 12 x engaged members (:func:`cp_infrastructure`);
+  12-14, PMPM x 12 x members (:func:`cp_infrastructure`): a CP's engaged members
+  (:func:`engaged_members`), a CSA's caseload (:func:`csa_caseload_members`);
 * statewide investments by initiative, from the data.
 
 References
@@ -35,6 +36,8 @@ from dsrip_lib.program import Program
 
 STATE = "state"
 DSTI_HOSPITAL = "dsti_hospital"
+HOSPITAL = "hospital"  # the DSTI hospital of an allotment, wherever it is paid ("" for other sub-streams)
+DSTI = "dsti_glide_path"
 STREAM_OF_TYPE = {ACO_ENTITY_TYPE: "aco", DSTI_HOSPITAL: "aco", **{t: "community_partners" for t in CP_ENTITY_TYPES},
                   CSA_ENTITY_TYPE: "community_partners", STATE: "statewide_investments"}
 ALLOTMENT_COLUMNS = ["entity_id", "entity_type", "stream", "sub_stream", "budget_period", "calendar", "schedule",
@@ -199,9 +202,15 @@ def dsti_glide_path(dsti_payments: pd.DataFrame, program: Program) -> pd.DataFra
     """DSTI glide-path allotments per hospital and ACO budget period, at the State level.
 
     The SFY amounts of the data are split over budget periods as Exhibit 11 is from Exhibit 10;
-    the withheld share is Exhibit 20's glide-path row (no join lag: the contracting ACO is not
-    in the data). SFYs before the demonstration are the pre-DSRIP DSTI payments the glide path
-    starts from (a baseline, not a DSRIP payment) and are left out.
+    the withheld share is Exhibit 20's glide-path row (no join lag: no ACO is named here;
+    ``dsrip_lib.payments.dsti_contracts.allot_to_contracting_acos`` pays a contracted
+    hospital-period to its ACO). SFYs before the demonstration are the pre-DSRIP DSTI payments
+    the glide path starts from (a baseline, not a DSRIP payment) and are left out.
+
+    Returns
+    -------
+    DataFrame
+        :data:`ALLOTMENT_COLUMNS` and ``hospital`` (the hospital's name, also its ``entity_id``).
 
     Raises
     ------
@@ -225,10 +234,11 @@ def dsti_glide_path(dsti_payments: pd.DataFrame, program: Program) -> pd.DataFra
     rows = []
     for hospital, by_sfy in dsti_payments[dsti_payments["sfy"] >= calendar.first_demonstration_sfy].groupby("hospital"):
         split = program.calendar.split_sfy_amounts(dict(zip(by_sfy["sfy"].astype(int), by_sfy["amount"])), "aco")
-        rows += [(hospital, bp, at_risk.aco_share("dsti_glide_path", bp), amount)
+        rows += [(hospital, bp, at_risk.aco_share(DSTI, bp), amount)
                  for bp, amount in split.items() if amount > 0]
     out = pd.DataFrame(rows, columns=["entity_id", "budget_period", "at_risk_share", "allotted_usd"])
-    return _allotments(out.assign(entity_type=DSTI_HOSPITAL), "dsti_glide_path", "aco", QUARTERLY)
+    out = _allotments(out.assign(entity_type=DSTI_HOSPITAL), DSTI, "aco", QUARTERLY)
+    return out.assign(**{HOSPITAL: out["entity_id"]})
 
 
 def cp_care_coordination(engagement: pd.DataFrame, entities: pd.DataFrame, program: Program, *,
@@ -311,14 +321,68 @@ def engaged_members(engagement: pd.DataFrame, program: Program) -> pd.DataFrame:
     ----------
     MassHealth DSRIP Protocol, Sec 4.5.2 and 4.5.5 (infrastructure by members engaged).
     """
-    rows = engagement.loc[engagement["engaged"].astype(bool), ["cp_id"]].assign(
-        budget_period=_period_of_months(pd.to_datetime(engagement.loc[engagement["engaged"].astype(bool), "month"]),
-                                        program, "cp"))
-    out = rows.groupby(["cp_id", "budget_period"], as_index=False).size().rename(
-        columns={"cp_id": "entity_id", "size": "engaged_member_months"})
+    engaged = engagement[engagement["engaged"].astype(bool)]
+    rows = pd.DataFrame({"entity_id": engaged["cp_id"].to_numpy(), "month": pd.to_datetime(engaged["month"]).to_numpy(),
+                         "members": 1})
+    return _monthly_average(rows, program)
+
+
+def csa_caseload_members(caseload: pd.DataFrame, entities: pd.DataFrame, program: Program) -> pd.DataFrame:
+    """Average caseload per month of each CSA in each CP/CSA budget period, as :func:`engaged_members` counts CPs.
+
+    Sec 3.4.4.2 bases CSA infrastructure on a member snapshot "based on actual caseload"; the
+    caseload stands where a CP's engaged members stand, so :func:`cp_infrastructure` allots BP 1-5
+    by Exhibit 14's PMPM x 12 x this average (= PMPM x caseload member-months over a 12-month
+    period).
+
+    Parameters
+    ----------
+    caseload : DataFrame
+        The contract's ``csa_caseload`` (``entity_id, month, members``).
+    entities : DataFrame
+        The contract's ``entities``.
+
+    Returns
+    -------
+    DataFrame
+        ``entity_id, budget_period, engaged_members``.
+
+    Raises
+    ------
+    InputValidationError
+        Missing columns, a duplicate CSA-month, members not a whole number >= 0, an entity that
+        is not a CSA, a month outside every CP/CSA budget period, or a month before the CSA joined.
+
+    References
+    ----------
+    MassHealth DSRIP Protocol, Sec 3.4.4.2 (CSA snapshots on actual caseload), Sec 4.5.7 and
+    Exhibit 14.
+    """
+    table = "csa_caseload"
+    show = ["entity_id", "month", "members"]
+    require_columns(caseload, table, show)
+    rows = caseload[show].assign(month=pd.to_datetime(caseload["month"]))
+    require_unique(rows, table, ["entity_id", "month"])
+    members = pd.to_numeric(rows["members"], errors="coerce").astype("float64")
+    reject_rows(rows, table, ~((members >= 0) & (members == np.floor(members))), "members", "a whole number >= 0",
+                show)
+    types = rows["entity_id"].map(entities.set_index("entity_id")["entity_type"])
+    reject_rows(rows.assign(entity_type=types), table, types != CSA_ENTITY_TYPE, "entity_id",
+                f"an entity of the entities table with entity_type {CSA_ENTITY_TYPE!r}", [*show, "entity_type"])
+    rows["budget_period"] = _period_of_months(rows["month"], program, "cp")
+    reject_rows(rows, table, rows["budget_period"].isna(), "month", "a month of a CP/CSA budget period", show)
+    require_existing(rows, table, entities)
+    return _monthly_average(rows.assign(members=members), program)
+
+
+def _monthly_average(rows: pd.DataFrame, program: Program) -> pd.DataFrame:
+    """``entity_id, budget_period, engaged_members``: ``members`` of the rows (``entity_id, month,
+    members``) summed per CP/CSA budget period and divided by the period's months."""
+    rows = rows.assign(budget_period=_period_of_months(pd.to_datetime(rows["month"]), program, "cp"))
+    out = rows.groupby(["entity_id", "budget_period"], as_index=False)["members"].sum()
     months = {p.number: len(p.months) for p in program.calendar.budget_periods("cp")}
     out["budget_period"] = out["budget_period"].astype("int64")
-    out["engaged_members"] = out["engaged_member_months"] / out["budget_period"].map(months)
+    out["engaged_members"] = out["members"] / out["budget_period"].map(months)
     return out[["entity_id", "budget_period", "engaged_members"]]
 
 
@@ -337,11 +401,14 @@ def cp_infrastructure(engaged: pd.DataFrame, entities: pd.DataFrame, program: Pr
                       ) -> pd.DataFrame:
     """CP and CSA infrastructure allotments: Prep by the Sec 4.5 ranges, BP 1-5 at the Exhibit 12-14 cap.
 
+    BP 1-5: the period's PMPM (at ``point`` of its Exhibit 12-14 range) x 12 x the members
+    engaged (a CSA's caseload), each a monthly average over the period.
+
     Parameters
     ----------
     engaged : DataFrame
-        :func:`engaged_members` (CSAs have no engagement in the contract, so they are allotted
-        Prep only).
+        ``entity_id, budget_period, engaged_members``: :func:`engaged_members` of the CPs and
+        :func:`csa_caseload_members` of the CSAs (without a caseload a CSA is allotted Prep only).
     entities : DataFrame
         The contract's ``entities``.
     program : Program
@@ -352,7 +419,8 @@ def cp_infrastructure(engaged: pd.DataFrame, entities: pd.DataFrame, program: Pr
 
     References
     ----------
-    MassHealth DSRIP Protocol, Sec 4.5.2, 4.5.5, 4.5.7, Exhibits 12-14, Sec 5.1.2 (Exhibit 22).
+    MassHealth DSRIP Protocol, Sec 3.4.4.2 (snapshots: CP engagement, CSA caseload), Sec 4.5.2,
+    4.5.5, 4.5.7, Exhibits 12-14, Sec 5.1.2 (Exhibit 22).
     """
     if not 0 <= point <= 1:
         raise ParameterError(f"infrastructure point {point} is not in [0, 1]")

@@ -10,8 +10,8 @@
 The protocol never publishes the base rate, only the average adjusted PMPM of Exhibit 6; by
 default the base of each budget period is calibrated so that the member-month-weighted average
 adjusted PMPM of the ACOs paid equals Exhibit 6 (:func:`calibrated_base_pmpm`). Sub-stream 4
-(the DSTI glide path) is withheld per hospital-to-ACO contract, which the data contract does
-not carry, so it is not computed here.
+(the DSTI glide path) is withheld per hospital-to-ACO contract, in
+``dsrip_lib.payments.dsti_contracts``.
 
 References
 ----------

@@ -28,10 +28,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from dsrip_lib.accountability.cp import cp_domain_scores
 from dsrip_lib.attribution.member_months import member_months_by_period
 from dsrip_lib.errors import ParameterError
+from dsrip_lib.payments.dsti_contracts import uncontracted_hospital_periods
 from dsrip_lib.payments.gating import exceptions_by_gate, gating_exceptions
 from dsrip_lib.payments.moves import move_allowances, review_moves
 from dsrip_lib.payments.recoupment import Recoupment
-from dsrip_lib.payments.streams import preliminary_member_months
+from dsrip_lib.payments.streams import DSTI, HOSPITAL, preliminary_member_months
 from dsrip_lib.payments.ledger import (
     CASH_SIGN,
     FORFEITED,
@@ -294,7 +295,8 @@ def build(ctx: ReportContext[PaymentsOptions]) -> PaymentsRun:
     months = member_months_by_period(counts, program.calendar.budget_periods("aco"))
     entities = data.to_pandas("entities")
     optional = {name: data.to_pandas(name) if data.has(name) else None
-                for name in ("cp_engagement", "flexible_services", "dsti_payments", "statewide_investments")}
+                for name in ("cp_engagement", "flexible_services", "dsti_payments", "statewide_investments",
+                             "dsti_contracts", "csa_caseload")}
     moves = data.to_pandas("funding_moves") if data.has("funding_moves") else None
     domains = cp_domain_scores(accountability.cp_points(
         *(data.to_pandas(n) for n in ("measure_results", "utilization", "survey_scores")), entities,
@@ -306,7 +308,8 @@ def build(ctx: ReportContext[PaymentsOptions]) -> PaymentsRun:
         infrastructure_point=opts.infrastructure_point, cp_domain_scores=domains,
         remediation=remediation_frame(opts.remediation),
         preliminary_member_months=preliminary_member_months(counts, program),
-        allowances=None if moves is None else move_allowances(moves, program))
+        allowances=None if moves is None else move_allowances(moves, program),
+        dsti_contracts=optional["dsti_contracts"], csa_caseload=optional["csa_caseload"])
     recoupments = {}
     if opts.recoup:
         recoupments = state_accountability_recoupment.score(replace(
@@ -550,9 +553,28 @@ def method_text(run: PaymentsRun, ctx: ReportContext[PaymentsOptions]) -> str:
         f"The accountability scores are the accountability report's"
         f"{' (domains without an eligible measure reweighted)' if opts.missing_domain == 'reweight' else ''}. "
         f"{extras_text(run, ctx)}"
-        f"Every table below sums ledger cents. DSTI glide-path funds go to the hospital, since the data contract "
-        f"has no hospital-to-ACO contracts (docs/methodology/payments.md)."
+        f"Every table below sums ledger cents. {dsti_text(run)}"
     )
+
+
+def dsti_text(run: PaymentsRun) -> str:
+    """Where the DSTI glide path goes: to each hospital's contracting ACO (Sec 4.4.3), and every
+    hospital-period left at the State level for want of a contract."""
+    allotted = run.ledger.allotments
+    dsti = allotted[allotted["sub_stream"] == DSTI]
+    if not len(dsti):
+        return "The data has no DSTI glide-path payments (`dsti_payments`)."
+    left = uncontracted_hospital_periods(allotted)
+    contracted = len(dsti) - len(left)
+    if not contracted:
+        return ("DSTI glide-path funds are allotted to each hospital at the State level: the data records no "
+                "hospital-to-ACO contract covering them (`dsti_contracts`; docs/methodology/payments.md).")
+    listed = "; ".join(f"{hospital} ({', '.join(run.labels[int(bp)] for bp in group['budget_period'])})"
+                       for hospital, group in left.groupby(HOSPITAL, sort=True))
+    rest = (f" {len(left)} hospital-period(s) without a contract stay at the State level, allotted to the hospital: "
+            f"{listed}." if len(left) else " Every hospital-period is under contract.")
+    return (f"DSTI glide-path funds of {contracted} hospital-period(s) are paid to the ACO the hospital contracts "
+            f"with (Sec 4.4.3), withheld at Exhibit 20's glide-path share and released by that ACO's score.{rest}")
 
 
 def extras_text(run: PaymentsRun, ctx: ReportContext[PaymentsOptions]) -> str:
