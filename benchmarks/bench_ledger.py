@@ -59,14 +59,16 @@ def inputs(data: Path, program) -> dict:
     approvals["approved_on"] = approvals["budget_period"].map(ends) + pd.DateOffset(months=9)
     return {"member_months": months, "entities": entities, "engagement": read("cp_engagement"),
             "flexible_requests": read("flexible_services"), "dsti_payments": read("dsti_payments"),
-            "investments": read("statewide_investments"), "scores": scores, "approvals": approvals}
+            "investments": read("statewide_investments"), "scores": scores, "approvals": approvals,
+            "dsti_contracts": read("dsti_contracts"), "csa_caseload": read("csa_caseload")}
 
 
 def library(program, tables: dict):
     return ledger_from_tables(tables["member_months"], tables["entities"], program, engagement=tables["engagement"],
                               flexible_requests=tables["flexible_requests"], dsti_payments=tables["dsti_payments"],
                               investments=tables["investments"], scores=tables["scores"],
-                              approvals=tables["approvals"])
+                              approvals=tables["approvals"], dsti_contracts=tables["dsti_contracts"],
+                              csa_caseload=tables["csa_caseload"])
 
 
 def _half_up(cents: int, share: float) -> int:
