@@ -10,6 +10,9 @@ a percentage, savings against a minimum savings rate, scores against a cut-off):
   cross-multiplication (:func:`share_above`), so a member whose APM spending is 20.00% of
   their spending to the cent is not "more than 20%" because a float sum came out high.
 
+Float sums on the engine are exact decimal sums (:func:`exact_sum`), so that a parallel engine's
+summation order cannot change a published number between two runs.
+
 Money is split in whole cents by :func:`allocate_cents` (largest remainder), so the parts of an
 allotment, a pool or a recoupment always add up to it to the cent.
 
@@ -53,6 +56,20 @@ def above(numerator: int, denominator: int, threshold: Number) -> bool:
 def cents(dollars: ir.NumericValue) -> ir.IntegerValue:
     """A dollar amount as whole cents (int64): amounts in the data are exact to the cent."""
     return (dollars * 100).round().cast("int64")
+
+
+SUM_TYPE = "decimal(38, 9)"  # exact to a billionth of a dollar (or member-month) up to 10^29
+
+
+def exact_sum(values: ir.NumericValue) -> ir.FloatingScalar:
+    """The sum of float values on the engine, the same on every run.
+
+    A float sum depends on the order its terms are added in, which a parallel engine (DuckDB,
+    Spark) changes from run to run: published PMPMs then differed in their last bits between two
+    runs of the same data. Each term is rounded to ``SUM_TYPE`` and summed exactly as a decimal,
+    then returned as a float: one order-free result.
+    """
+    return values.cast(SUM_TYPE).sum().cast("float64")
 
 
 def share_above(part_cents: ir.IntegerValue, whole_cents: ir.IntegerValue, threshold: Number) -> ir.BooleanValue:

@@ -23,6 +23,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from dsrip_lib.errors import InputValidationError, ParameterError
+from dsrip_lib.exact import exact_sum
 from dsrip_lib.inputs.codes import EXCLUSION_CATEGORIES
 from dsrip_lib.program import Program
 from dsrip_lib.program.spending import Spending, Truncation
@@ -78,7 +79,7 @@ def member_year_spending(claims: ir.Table, program: Program, truncation: Truncat
     bad = amount.isnull() | amount.isnan() | (amount < 0)
     included = claims.exclusion_category.isnull() | ~claims.exclusion_category.isin(excluded)
     by_member_year = claims.group_by(member_id=claims.member_id, year=claims.service_date.year().cast("int64")).aggregate(
-        paid=ibis.ifelse(included & ~bad, amount, 0.0).sum(),
+        paid=exact_sum(ibis.ifelse(included & ~bad, amount, 0.0)),
         bad_rows=bad.cast("int64").sum(),
     ).cache()
     n_bad = int(by_member_year.bad_rows.sum().execute() or 0)
@@ -179,8 +180,8 @@ def pmpm_cells(claims: ir.Table, enrollment: ir.Table, attribution: ir.Table, ri
     for prefix, months in ((f"{ELIGIBLE}_", j.eligible_months), (f"{ACO}_", ibis.ifelse(aco, j.months, 0))):
         sums |= {
             f"{prefix}member_months": months.sum(),
-            f"{prefix}spending": (share * months).sum(),
-            f"{prefix}risk_months": ibis.ifelse(scored, j.risk_score * months, 0.0).sum(),
+            f"{prefix}spending": exact_sum(share * months),
+            f"{prefix}risk_months": exact_sum(ibis.ifelse(scored, j.risk_score * months, 0.0)),
             f"{prefix}scored_months": ibis.ifelse(scored, months, 0).sum(),
             f"{prefix}unscored_with_spending": ibis.ifelse(months > 0, unscored_spender, 0).sum(),
         }
@@ -254,5 +255,5 @@ def aco_member_costs(claims: ir.Table, enrollment: ir.Table, attribution: ir.Tab
     spent = spending.select(_sm="member_id", paid="paid")
     j = cells.left_join(spent, cells.member_id == spent._sm)
     out = j.group_by(entity_id=j.aco_id, member_id=j.member_id).aggregate(
-        member_months=j.months.sum(), paid=(j.paid.fill_null(0.0) * j.months / j.total_months).sum())
+        member_months=j.months.sum(), paid=exact_sum(j.paid.fill_null(0.0) * j.months / j.total_months))
     return out.execute().sort_values(["entity_id", "member_id"], ignore_index=True)
