@@ -43,6 +43,8 @@ SUPPRESSION_NOTE = (f"{SUPPRESSED}: suppressed (CMS cell size policy): a count o
                     "a suppressed count.")
 INDEX_FILE = "published.json"
 COUNT_FORMAT = "{:,.0f}"  # counts (and averages of counts) show whole, with thousands separators
+YEAR_FORMAT = "{:.0f}"  # a year is a label: 2017, never "2,017"
+_YEAR_COLUMN = re.compile(r"(^|_)(?<!per_)year$")  # year, calendar_year, baseline_year (not members_per_year)
 WIDE_TABLE_COLUMNS = 7  # wider tables are laid out to the page width in print (template CSS)
 IDENTIFIER_COLUMNS = frozenset({"member_id"})  # member-level identifiers are never published
 
@@ -268,6 +270,9 @@ class Publisher:
         numeric = [*counts, *(suppression.get("derived") or {})]
         shown_formats = {words.get(col, col): fmt for col, fmt in (formats or {}).items()}
         shown_formats |= {words.get(col, col): COUNT_FORMAT for col in counts if col not in (formats or {})}
+        shown_formats |= {words.get(str(col), str(col)): YEAR_FORMAT for col in published.columns
+                          if _YEAR_COLUMN.search(str(col)) and str(col) not in (formats or {})
+                          and pd.api.types.is_numeric_dtype(published[col])}
         table_html = _table_html(shown, caption, shown_formats, [words.get(col, col) for col in numeric])
         self._display({"text/html": table_html, "text/plain": caption})
         self._published[name] = published

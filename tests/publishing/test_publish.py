@@ -85,6 +85,16 @@ def test_table_displays_and_records_the_suppressed_table(tmp_path, shown):
     assert list(pub.published("by aco").columns) == ["aco_id", "members", "pmpm"]  # values keep code names
 
 
+def test_years_show_as_labels_without_thousands_separators(tmp_path, shown):
+    df = pd.DataFrame({"year": [2017, 2018], "baseline_year": [2017.0, float("nan")], "members_per_year": [1234, 5]})
+    Publisher(tmp_path).table("years", df, caption="y", headers={"baseline_year": "baseline", "members_per_year": "n"})
+    html = shown[0]["text/html"]
+    assert '<td class="num">2017</td>' in html and "2,017" not in html and '<td class="num">1,234</td>' in html
+    [(_, _, _, formats)] = read_published(tmp_path)[0]
+    assert formats == {"year": publish.YEAR_FORMAT, "baseline": publish.YEAR_FORMAT}
+    assert export.excel_number_format(publish.YEAR_FORMAT) == "0"
+
+
 def test_a_header_left_as_a_code_name_is_refused(tmp_path, shown):
     with pytest.raises(ValueError, match=r"\['chc_share'\] are code names"):
         Publisher(tmp_path).table("t", pd.DataFrame({"chc_share": [0.5]}), caption="x")
