@@ -8,7 +8,8 @@ one in-process DuckDB that spills to disk instead of holding tables:
 * row rules (nullability, code sets, ranges, per-row rules) are SQL predicates counted in
   one aggregate query per table over all its part files (:mod:`~dsrip_lib.inputs.row_rules`);
 * cross-row rules (unique grain, foreign keys, non-overlapping PCP-assignment spans, ``chc_pcp``)
-  are SQL over the same files (:mod:`~dsrip_lib.inputs.cross_row_rules`).
+  are Ibis expressions over the same files (:mod:`~dsrip_lib.inputs.cross_row_rules`), run in the
+  same DuckDB, or on the run's engine when that is not DuckDB (Spark, a warehouse: ``backend``).
 
 Every problem is reported with its file, column, rule, count and a few example rows.
 """
@@ -28,13 +29,16 @@ import numpy as np
 import pandas as pd
 import pyarrow as arrow
 import pyarrow.parquet as pq
+from ibis.backends import BaseBackend
 
 from dsrip_lib.errors import InputValidationError
-from dsrip_lib.inputs.cross_row_rules import Found, check_cross_rows
+from dsrip_lib.inputs.backends import connect
+from dsrip_lib.inputs.cross_row_rules import Found, Views, check_cross_rows
 from dsrip_lib.inputs.files import locate, read_csv, table_files
 from dsrip_lib.inputs.problems import DOC, FILE, Problems
 from dsrip_lib.inputs.row_rules import Rows, check_rows, parquet_rows
 from dsrip_lib.inputs.tables import Col, ProgramArg, TableSpec, spec_of, tables
+from dsrip_lib.progress import Callback, Step
 
 BATCH_ROWS = 250_000  # rows per batch streamed out of DuckDB (a grain's key hashes)
 # DuckDB's memory budget; beyond it, it spills to a temporary directory.
@@ -179,16 +183,21 @@ def validate_table(name: str, df: pd.DataFrame, source: str | None = None, progr
     problems = Problems()
     with _duckdb() as con:
         found = _check_arrow(con, spec, arrow.Table.from_pandas(df, preserve_index=False), label, problems)
-        check_cross_rows(con, {name: spec}, {name: found}, problems, BATCH_ROWS, foreign_keys=False)
+        check_cross_rows(Views.on_duckdb(con, {name: found}), {name: spec}, {name: found}, problems, BATCH_ROWS,
+                         foreign_keys=False)
     if problems:
         raise InputValidationError(problems.message(label))
 
 
-def validate_dir(path: str | Path, program: ProgramArg = None) -> str:
+def validate_dir(path: str | Path, program: ProgramArg = None, progress: Callback | None = None,
+                 backend: str | BaseBackend | None = None) -> str:
     """Check every contract table in a data directory; return a short summary of what was checked.
 
     Required tables must be present; optional ones are checked when present. Column types come
     from the file schemas; row rules, grain, foreign keys and span overlaps run in DuckDB.
+    ``progress`` is told of each table checked, then of the cross-row rules (:mod:`dsrip_lib.progress`).
+    ``backend``: the run's engine (as :func:`~dsrip_lib.inputs.backends.connect` takes it); when it
+    is not DuckDB, the grain, foreign-key and span rules run there instead (docs/scale.md).
 
     Raises
     ------
@@ -203,13 +212,17 @@ def validate_dir(path: str | Path, program: ProgramArg = None) -> str:
     specs = tables(program)
     problems = Problems()
     found: dict[str, Found] = {}
+    steps = len(specs) + 1
     with _duckdb() as con:
-        for name, spec in specs.items():
+        for done, (name, spec) in enumerate(specs.items(), start=1):
+            step_started = time.perf_counter()
             location = locate(data_dir, name)
             if location is None:
                 if spec.required:
                     problems.add(f"{name}.parquet", FILE,
                                  f"required table is missing (no {name}.parquet or {name}.csv)")
+                if progress:
+                    progress(Step("validate", done, steps, f"{name} (absent)"))
                 continue
             label = location.name + ("/" if location.is_dir() else "")
             if location.suffix == ".parquet" and (data_dir / f"{name}.csv").exists():
@@ -218,14 +231,32 @@ def validate_dir(path: str | Path, program: ProgramArg = None) -> str:
             found[name] = check(con, spec, location, label, problems)
             if spec.required and found[name].rows == 0 and found[name].usable:
                 problems.add(label, FILE, "a required table has rows (this one is empty)")
-        ran = check_cross_rows(con, specs, found, problems, BATCH_ROWS)
+            if progress:
+                progress(Step("validate", done, steps, label, time.perf_counter() - step_started))
+        step_started = time.perf_counter()
+        engine = _engine(backend)
+        views = Views.on_duckdb(con, found) if engine is None else Views.on_backend(engine, data_dir, specs, found)
+        ran = check_cross_rows(views, specs, found, problems, BATCH_ROWS)
+        if progress:
+            progress(Step("validate", steps, steps, "cross-row rules", time.perf_counter() - step_started))
     if problems:
         order = [found[n].label if n in found else f"{n}.parquet" for n in specs]
         raise InputValidationError(problems.message(f"data directory {data_dir}", order))
-    return _summary(data_dir, specs, found, ran, time.perf_counter() - started)
+    where = "DuckDB" if engine is None else f"row rules in DuckDB, the others on {engine.name}"
+    return _summary(data_dir, specs, found, ran, where, time.perf_counter() - started)
 
 
-def _summary(data_dir: Path, specs: dict[str, TableSpec], found: dict[str, Found], ran: int, seconds: float) -> str:
+def _engine(backend: str | BaseBackend | None) -> BaseBackend | None:
+    """Where the cross-row rules run: None for validation's own DuckDB (the run computes on DuckDB,
+    on this machine, too), else the run's engine."""
+    if backend is None or (isinstance(backend, str) and (backend == "duckdb" or backend.startswith("duckdb://"))):
+        return None
+    con = connect(backend)
+    return None if con.name == "duckdb" else con
+
+
+def _summary(data_dir: Path, specs: dict[str, TableSpec], found: dict[str, Found], ran: int, where: str,
+             seconds: float) -> str:
     width = max(len(f.label) for f in found.values())
     lines = [f"data directory {data_dir} conforms to the data contract ({DOC})"]
     lines += [f"  {f.label:<{width}}  {f.rows:>13,} row{'s' * (f.rows != 1)}" + ("  (empty)" if not f.rows else "")
@@ -239,5 +270,5 @@ def _summary(data_dir: Path, specs: dict[str, TableSpec], found: dict[str, Found
         lines.append(f"  not part of the contract (ignored): {', '.join(ignored)}")
     rules = sum(len(specs[n].columns) + len(specs[n].row_rules) for n in found)
     lines.append(f"  checked {rules} column and row rules and {ran} grain, foreign-key and span rules "
-                 f"(DuckDB) in {seconds:.1f} s")
+                 f"({where}) in {seconds:.1f} s")
     return "\n".join(lines)

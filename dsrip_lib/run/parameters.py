@@ -31,8 +31,8 @@ class RunParams(BaseModel):
     run_id: SafeName
     program: str = DEFAULT_PROGRAM
     data_dir: Path
-    # as dsrip_lib.inputs.dataset.connect accepts: in-process DuckDB or an Ibis connection URL
-    backend: str = Field("duckdb", pattern=r"^(duckdb|[a-z][a-z0-9+.-]*://\S*)$")
+    # as dsrip_lib.inputs.backends.connect accepts: in-process DuckDB, local Spark or an Ibis connection URL
+    backend: str = Field("duckdb", pattern=r"^(duckdb|pyspark|[a-z][a-z0-9+.-]*://\S*)$")
     reports: list[SafeName] | None = None
     options: dict[str, dict[str, Any]] = {}
     reports_dir: Path = Path("reports")

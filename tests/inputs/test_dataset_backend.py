@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 import tempfile
 
 import pytest
 
 from dsrip_lib.errors import ParameterError
-from dsrip_lib.inputs.dataset import DUCKDB_SETTINGS, connect
+from dsrip_lib.inputs.backends import DUCKDB_SETTINGS, connect
 
 
 def _setting(con, name: str):
@@ -44,3 +45,11 @@ def test_plain_duckdb_is_in_memory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     connect("duckdb").raw_sql("CREATE TABLE t AS SELECT 1 AS x")
     assert list(tmp_path.iterdir()) == []  # no database file, no spill directory in the working directory
+
+
+def test_a_pyspark_url_takes_settings_only_and_a_missing_pyspark_is_named(monkeypatch):
+    with pytest.raises(ParameterError, match="query parameters only"):
+        connect("pyspark://head:7077")
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)  # as if the spark extra were not installed
+    with pytest.raises(ParameterError, match="pyspark is not installed.*docs/scale.md"):
+        connect("pyspark")
