@@ -18,6 +18,7 @@ LAYERS = (
     "errors",          # the exception hierarchy
     "credentials",     # secrets kept out of parameters, notebooks and messages
     "params",          # finding params/, reading YAML, explaining pydantic errors
+    "progress",        # steps of long commands reported to a callback (the CLI shows them)
     "exact",           # exact pass/fail comparisons against thresholds
     "program",         # the protocol as data
     "stats",           # statistical tests

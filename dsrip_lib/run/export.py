@@ -29,6 +29,8 @@ _FIXED_W3CDTF = "1980-01-01T00:00:00Z"
 _CSS_URL = re.compile(r"""(?:url\(\s*['"]?|@import\s+['"])\s*((?:https?:)?//[^'")\s]+)""", re.IGNORECASE)
 _PY_FORMAT = re.compile(r"^(?P<prefix>[^{}]*)\{:(?P<comma>,?)(?:\.(?P<digits>\d+))?(?P<kind>[f%])\}(?P<suffix>[^{}]*)$")
 _LOADING_ATTRS = {"src", "href", "data", "poster", "srcset", "xlink:href"}
+# A numeric cell without a declared format, as the HTML table shows it: {False: integer, True: float}.
+_DEFAULT_NUMBER_FORMAT = {False: "#,##0", True: "#,##0.00"}
 
 
 def export_html(nb: nbformat.NotebookNode, title: str, provenance: str = "") -> str:
@@ -175,7 +177,8 @@ def write_workbook(tables: list, path: Path, source: str = "") -> None:
 
     ``tables`` are :class:`~dsrip_lib.publishing.publisher.PublishedTable`. Header rows are
     frozen; numeric cells get the number format of the table's display format (rates as
-    percentages, counts with thousands separators, money in dollars). Suppressed cells are the
+    percentages, counts with thousands separators, money in dollars), else the HTML table's
+    default (integers with thousands separators, other numbers to 2 decimals). Suppressed cells are the
     text ``"*"``; other cells keep their type. Byte-identical for identical tables.
     """
     from openpyxl import Workbook
@@ -196,11 +199,10 @@ def write_workbook(tables: list, path: Path, source: str = "") -> None:
         for row in frame.itertuples(index=False):
             sheet.append([_excel_value(v) for v in row])
         for idx, col in enumerate(frame.columns, start=1):
-            number_format = excel_number_format(formats.get(str(col), ""))
-            if number_format:
-                for (cell,) in sheet.iter_rows(min_row=4, min_col=idx, max_col=idx):
-                    if isinstance(cell.value, (int, float)):
-                        cell.number_format = number_format
+            declared = excel_number_format(formats.get(str(col), ""))
+            for (cell,) in sheet.iter_rows(min_row=4, min_col=idx, max_col=idx):
+                if isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
+                    cell.number_format = declared or _DEFAULT_NUMBER_FORMAT[isinstance(cell.value, float)]
         sheet.freeze_panes = "A4"
         for idx, col in enumerate(frame.columns, start=1):
             width = max([len(str(col))] + [len(str(v)) for v in frame[col].head(200)])

@@ -158,6 +158,10 @@ class RunRecord:
         """Record the runner's validation of the data directory, found while the inputs were hashed."""
         self.body["validation"] = _shown_validation(params, validation, self.body["data_dir"])
 
+    def add_output(self, path: Path) -> None:
+        """Record a file of the run directory that belongs to no one report (``index.html``) with its SHA-256."""
+        self.body.setdefault("outputs", {})[Path(path).name] = sha256(path)
+
     def provenance(self) -> str:
         """One line for the foot of each report: code version, program, data and its fingerprint.
 

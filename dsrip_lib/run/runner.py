@@ -3,18 +3,24 @@
 One command (``dsrip run`` or ``dsrip report``) is one run directory: every report it
 executes is staged in a hidden directory under ``reports/`` and the whole directory is
 renamed into place only when all of them succeeded (replacing an earlier run of the
-same ``run_id``). Any failure removes the staging directory: nothing half-written.
-See docs/running_reports.md.
+same ``run_id``). A failing report lets the others finish, then the run raises one
+``ReportError`` naming every failure and removes the staging directory: nothing
+half-written. ``dsrip sweep`` (:mod:`dsrip_lib.run.sweep`) stages several runs under one
+directory with the same pieces. See docs/running_reports.md.
 """
 
 from __future__ import annotations
 
+import queue
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -24,22 +30,28 @@ import nbformat
 from dsrip_lib.credentials import mask
 from dsrip_lib.errors import ParameterError, ReportError
 from dsrip_lib.inputs.validation import validate_dir
+from dsrip_lib.progress import Callback, Step
 from dsrip_lib.publishing.publisher import read_published
 from dsrip_lib.run import export, manifest, registry
+from dsrip_lib.run.index import write_index
 from dsrip_lib.run.parameters import RunParams, load_run_params
 
 KERNEL_NAME = "dsrip"
+ENGINE_NAME = "dsrip"
 INJECTED_CELL_ID = "injected-parameters"
 
 
 @dataclass(frozen=True)
-class _Report:
+class Report:
+    """A report a run executes: its name (the files' stem), notebook and whether it reads the contract tables."""
+
     name: str
     notebook: Path
     contract_data: bool = True  # an unregistered notebook is assumed to read the contract tables
 
 
-def run_notebook(notebook: str | Path, params_file: str | Path, overrides: dict[str, str] | None = None) -> Path:
+def run_notebook(notebook: str | Path, params_file: str | Path, overrides: dict[str, str] | None = None,
+                 progress: Callback | None = None) -> Path:
     """Execute one report and publish it as ``reports/<run_id>/``.
 
     Parameters
@@ -50,6 +62,9 @@ def run_notebook(notebook: str | Path, params_file: str | Path, overrides: dict[
         Run parameter file (YAML, docs/running_reports.md).
     overrides
         ``{"dotted.key": "value"}`` overriding entries of the file.
+    progress
+        Told of each table validated, each code cell executed and the report finished
+        (:mod:`dsrip_lib.progress`).
 
     Returns
     -------
@@ -64,33 +79,39 @@ def run_notebook(notebook: str | Path, params_file: str | Path, overrides: dict[
         A cell failed or timed out; no run directory is written.
     """
     params, root = load_run_params(params_file, overrides)
-    return _run(params, Path(params_file), root, [_resolve_report(notebook, root)])[0]
+    return _run(params, Path(params_file), root, [_resolve_report(notebook, root)], progress)[0]
 
 
-def run_all(params_file: str | Path, overrides: dict[str, str] | None = None) -> list[Path]:
+def run_all(params_file: str | Path, overrides: dict[str, str] | None = None,
+            progress: Callback | None = None) -> list[Path]:
     """Execute every report the run selects (default: all registered) into one run directory.
 
-    Returns the HTML file of each report; raises like :func:`run_notebook`.
+    Returns the HTML file of each report; raises like :func:`run_notebook`, after letting
+    every report finish, with one ``ReportError`` naming each report that failed.
     """
     params, root = load_run_params(params_file, overrides)
+    return _run(params, Path(params_file), root, selected_reports(params, params_file, root), progress)
+
+
+def selected_reports(params: RunParams, params_file: str | Path, root: Path) -> list[Report]:
+    """The registered reports a run selects, in order."""
     names = params.selected_reports()
     if not names:
         raise ParameterError(f"{params_file}: no reports to run (none registered in dsrip_lib/run/registry.py)")
-    reports = [_Report(n, root / registry.REPORTS[n].notebook, registry.REPORTS[n].contract_data) for n in names]
-    return _run(params, Path(params_file), root, reports)
+    return [Report(n, root / registry.REPORTS[n].notebook, registry.REPORTS[n].contract_data) for n in names]
 
 
-def _resolve_report(notebook: str | Path, root: Path) -> _Report:
+def _resolve_report(notebook: str | Path, root: Path) -> Report:
     if str(notebook) in registry.REPORTS:
         spec = registry.REPORTS[str(notebook)]
-        return _Report(str(notebook), root / spec.notebook, spec.contract_data)
+        return Report(str(notebook), root / spec.notebook, spec.contract_data)
     path = Path(notebook) if Path(notebook).exists() else root / notebook
     if path.suffix != ".ipynb" or not path.is_file():
         raise ParameterError(f"{notebook}: neither a registered report {sorted(registry.REPORTS)} nor a notebook file")
     for name, spec in registry.REPORTS.items():
         if (root / spec.notebook).resolve() == path.resolve():
-            return _Report(name, path, spec.contract_data)
-    return _Report(path.stem, path)
+            return Report(name, path, spec.contract_data)
+    return Report(path.stem, path)
 
 
 def _kernel_manager_class():
@@ -127,52 +148,86 @@ def _kernel_manager_class():
     return RuntimeKernelManager
 
 
-def _run(params: RunParams, params_file: Path, root: Path, reports: list[_Report]) -> list[Path]:
-    for report in reports:  # everything checkable is checked before a kernel starts
+def _run(params: RunParams, params_file: Path, root: Path, reports: list[Report],
+         progress: Callback | None) -> list[Path]:
+    check_reports(params, reports)
+    record = start_record(params, params_file, root, reports, lambda p: validate_once(p, progress))
+    final = params.reports_dir / params.run_id
+    with staged(params.reports_dir, params.run_id) as staging:
+        jobs = [Job.of(report, params, root, staging, final, record.provenance()) for report in reports]
+        finish_run_dir(staging, record, jobs, execute(jobs, params.max_workers, progress))
+        promote(staging, final)
+    return [final / f"{report.name}.html" for report in reports]
+
+
+def check_reports(params: RunParams, reports: list[Report]) -> None:
+    """Everything checkable before a kernel starts: each notebook exists, each report's options validate."""
+    for report in reports:
         if not report.notebook.is_file():
             raise ParameterError(f"report {report.name}: notebook {report.notebook} not found")
         params.report_options(report.name)
+
+
+def start_record(params: RunParams, params_file: Path, root: Path, reports: list[Report],
+                 validate: Callable[[RunParams], dict]) -> manifest.RunRecord:
+    """The run's manifest, started: inputs hashed while ``validate`` checks the data directory.
+
+    ``validate`` runs only when a report reads the contract tables; its InputValidationError
+    stops the run before any kernel starts.
+    """
     data_inputs = [*manifest.data_files(params.data_dir), params.program_file()]
     code_inputs = [params_file.resolve(), *(report.notebook for report in reports)]
     with ThreadPoolExecutor(max_workers=1) as pool:  # hashing the inputs (I/O, hashlib) overlaps validation
         started = pool.submit(manifest.RunRecord.start, params, root, data_inputs, code_inputs)
         try:
-            validation = _validate_once(params) if any(report.contract_data for report in reports) else None
+            validation = validate(params) if any(report.contract_data for report in reports) else None
         except BaseException:
             started.cancel()
             raise
         record = started.result()
     record.add_validation(params, validation)
-
-    params.reports_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".staging-{params.run_id}-", dir=params.reports_dir))
-    staging.chmod(0o755)  # mkdtemp makes it private; the published run directory is for readers
-    final = params.reports_dir / params.run_id
-    jobs = [_Job.of(report, params, root, staging, final, record.provenance()) for report in reports]
-    try:
-        for job, report_record in zip(jobs, _execute_all(jobs, params.max_workers)):
-            record.reports[job.name] = report_record
-        record.finish(staging / manifest.MANIFEST_FILE)
-        _promote(staging, final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return [final / f"{report.name}.html" for report in reports]
+    return record
 
 
-def _validate_once(params: RunParams) -> dict:
+def validate_once(params: RunParams, progress: Callback | None = None) -> dict:
     """Check the data directory against the contract, bounded by the run's program: once per run.
 
     Raises InputValidationError before any kernel starts; the notebooks then open the
     dataset without checking it again.
     """
     started = time.perf_counter()
-    summary = validate_dir(params.data_dir, program=params.program_file())
+    summary = validate_dir(params.data_dir, program=params.program_file(), progress=progress, backend=params.backend)
     return {"program": params.program, "seconds": round(time.perf_counter() - started, 1), "summary": summary}
 
 
+@contextmanager
+def staged(reports_dir: Path, run_id: str) -> Iterator[Path]:
+    """A hidden staging directory under ``reports_dir``, removed on exit (renamed away by :func:`promote` first)."""
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".staging-{run_id}-", dir=reports_dir))
+    staging.chmod(0o755)  # mkdtemp makes it private; the published run directory is for readers
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def finish_run_dir(directory: Path, record: manifest.RunRecord, jobs: list[Job], records: list[dict]) -> None:
+    """Write ``index.html`` and ``manifest.json`` of a staged run directory whose reports all succeeded."""
+    for job, report_record in zip(jobs, records):
+        record.reports[job.name] = report_record
+    record.add_output(write_index(directory, record.body["run_id"], [job.name for job in jobs],
+                                        record.provenance()))
+    record.finish(directory / manifest.MANIFEST_FILE)
+
+
 @dataclass(frozen=True)
-class _Job:
-    """Everything a worker process needs to execute and export one report (picklable)."""
+class Job:
+    """Everything a worker process needs to execute and export one report (picklable).
+
+    ``staging`` is the directory its files are written to, ``final`` where they will be
+    published; ``label`` names it in progress and failure messages.
+    """
 
     name: str
     notebook: Path
@@ -182,11 +237,11 @@ class _Job:
     staging: Path
     final: Path
     provenance: str
+    label: str
 
     @classmethod
-    def of(
-        cls, report: _Report, params: RunParams, root: Path, staging: Path, final: Path, provenance: str
-    ) -> _Job:
+    def of(cls, report: Report, params: RunParams, root: Path, staging: Path, final: Path, provenance: str,
+           label: str | None = None) -> Job:
         parameters = {  # exactly registry.NOTEBOOK_PARAMETERS
             "run_id": params.run_id,
             "program": params.program,
@@ -196,25 +251,160 @@ class _Job:
             "output_dir": str(staging / f".{report.name}.published"),
             "data_validated": report.contract_data,
         }
-        timeout = params.execution_timeout
-        return cls(report.name, report.notebook, parameters, timeout, root, staging, final, provenance)
+        return cls(report.name, report.notebook, parameters, params.execution_timeout, root, staging, final,
+                   provenance, label or report.name)
 
 
-def _execute_all(jobs: list[_Job], max_workers: int) -> list[dict]:
-    """Run the jobs, up to ``max_workers`` at a time in fresh (spawned) processes; the first failure stops the rest."""
+@dataclass(frozen=True)
+class _Outcome:
+    """What a worker sends back: the report's manifest entry, or why it failed; and how long it took."""
+
+    record: dict | None
+    failure: str | None
+    seconds: float
+
+
+def execute(jobs: list[Job], max_workers: int, progress: Callback | None = None) -> list[dict]:
+    """Run the jobs, up to ``max_workers`` at a time in fresh (spawned) processes; their manifest entries, in order.
+
+    Every job runs to its end even when another fails; then one ReportError names every
+    failure (report, cell, error). ``progress`` hears each code cell of each report (forwarded
+    from the workers through a queue) and each report finished, with its seconds.
+    """
+    failures: list[str] = []
+    records: dict[int, dict] = {}
+    unexpected: BaseException | None = None
+
+    def finished(i: int, outcome: _Outcome | None, error: BaseException | None = None) -> None:
+        nonlocal unexpected
+        if outcome is not None and outcome.record is not None:
+            records[i] = outcome.record
+        else:
+            failures.append(outcome.failure if outcome else f"report {jobs[i].label}: {type(error).__name__}: {error}")
+            unexpected = unexpected or error
+        if progress:
+            seconds = outcome.seconds if outcome else None
+            state = "finished" if i in records else "FAILED"
+            progress(Step("reports", len(records) + len(failures), len(jobs), f"{jobs[i].label} {state}", seconds,
+                          announce=True))
+
     if len(jobs) == 1 or max_workers == 1:
-        return [_execute_and_export(job) for job in jobs]
-    pool = ProcessPoolExecutor(max_workers=min(max_workers, len(jobs)), mp_context=get_context("spawn"))
+        events = _Direct(progress) if progress else None
+        for i, job in enumerate(jobs):
+            finished(i, _run_job(job, events))
+    else:
+        _execute_pooled(jobs, min(max_workers, len(jobs)), progress, finished)
+    if failures:
+        names = ", ".join(job.label for i, job in enumerate(jobs) if i not in records)
+        raise ReportError(f"{len(failures)} of {len(jobs)} reports failed ({names}); no run directory was written "
+                          "(a run is published whole or not at all: the reports that succeeded are not kept)\n\n"
+                          + "\n\n".join(failures)) from unexpected
+    return [records[i] for i in range(len(jobs))]
+
+
+class _Direct:
+    """The in-process stand-in for the workers' queue: a put is a call."""
+
+    def __init__(self, progress: Callback) -> None:
+        self.put = progress
+
+
+def _execute_pooled(jobs: list[Job], workers: int, progress: Callback | None, finished: Callable) -> None:
+    context = get_context("spawn")
+    events = context.Queue() if progress else None
+    forwarder = threading.Thread(target=_forward, args=(events, progress), daemon=True) if progress else None
+    if forwarder:
+        forwarder.start()
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(events,))
     try:
-        futures = [pool.submit(_execute_and_export, job) for job in jobs]
+        futures = {pool.submit(_pooled_job, job): i for i, job in enumerate(jobs)}
         for future in as_completed(futures):
-            future.result()  # raises the first failure
-        return [future.result() for future in futures]
+            error = future.exception()
+            finished(futures[future], None if error else future.result(), error)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        if forwarder:
+            events.put(None)
+            forwarder.join()
 
 
-def _execute_and_export(job: _Job) -> dict:
+def _forward(events: queue.Queue, progress: Callback) -> None:
+    """Hand the workers' steps to ``progress`` until the sentinel None."""
+    for step in iter(events.get, None):
+        progress(step)
+
+
+_worker_events = None  # in a worker process: the parent's queue of progress steps (None: nobody listens)
+
+
+def _init_worker(events) -> None:
+    global _worker_events
+    _worker_events = events
+
+
+def _pooled_job(job: Job) -> _Outcome:
+    return _run_job(job, _worker_events)
+
+
+def _run_job(job: Job, events) -> _Outcome:
+    started = time.perf_counter()
+    try:
+        record = _execute_and_export(job, events)
+    except ReportError as exc:
+        return _Outcome(None, str(exc), time.perf_counter() - started)
+    return _Outcome(record, None, time.perf_counter() - started)
+
+
+def _cell_engine() -> str:
+    """Register (in this process) papermill's nbclient engine that also reports each finished code cell.
+
+    ``execute_notebook(..., engine_name=ENGINE_NAME, on_cell=f)`` calls ``f(cell)`` after each
+    cell; papermill's own progress bar stays off (the parent process shows progress).
+    """
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class CellReportingEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, on_cell=None, **kwargs):
+            if on_cell is not None:
+                complete = nb_man.cell_complete
+
+                def cell_complete(cell, cell_index=None, **more):
+                    complete(cell, cell_index=cell_index, **more)
+                    on_cell(cell, nb_man.nb)
+
+                nb_man.cell_complete = cell_complete
+            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+    papermill_engines.register(ENGINE_NAME, CellReportingEngine)
+    return ENGINE_NAME
+
+
+def _cell_reporter(job: Job, events) -> Callable | None:
+    """``on_cell`` for the engine: puts a Step per finished code cell on ``events``."""
+    if events is None:
+        return None
+    done = 0
+
+    def on_cell(cell, nb) -> None:
+        nonlocal done
+        if cell.cell_type == "code":
+            done += 1
+            total = sum(c.cell_type == "code" for c in nb.cells)
+            seconds = cell.metadata.get("papermill", {}).get("duration")
+            events.put(Step(job.label, done, total, _cell_label(cell.source), seconds))
+
+    return on_cell
+
+
+def _cell_label(source: str, width: int = 50) -> str:
+    """The first line of code of a cell, shortened: what a reader of the progress sees it doing."""
+    line = next((line.strip() for line in source.splitlines() if line.strip() and not line.lstrip().startswith("#")),
+                "")
+    return mask(line if len(line) <= width else line[: width - 3] + "...")
+
+
+def _execute_and_export(job: Job, events=None) -> dict:
     import papermill
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
@@ -225,6 +415,7 @@ def _execute_and_export(job: _Job) -> dict:
             str(job.notebook),
             str(executed),
             parameters=job.parameters,
+            engine_name=_cell_engine(),
             kernel_name=KERNEL_NAME,
             kernel_manager_class=_kernel_manager_class(),
             cwd=str(job.root),
@@ -232,6 +423,7 @@ def _execute_and_export(job: _Job) -> dict:
             report_mode=True,
             progress_bar=False,
             log_output=False,
+            on_cell=_cell_reporter(job, events),
         )
     except papermill.PapermillExecutionError as exc:
         index, problem = _source_index(job.notebook, exc.cell_index), f"{exc.ename}: {exc.evalue}"
@@ -241,7 +433,7 @@ def _execute_and_export(job: _Job) -> dict:
         problem = f"timed out after {job.timeout} s (execution_timeout)"
         raise ReportError(_describe_failure(job, _source_index(job.notebook, index), source, problem)) from None
     except DeadKernelError as exc:
-        raise ReportError(mask(f"report {job.name}: the kernel died: {exc}")) from None
+        raise ReportError(mask(f"report {job.label}: the kernel died: {exc}")) from None
 
     nb = nbformat.read(executed, as_version=4)
     _stabilise(nb, job.final / executed.name)
@@ -252,7 +444,7 @@ def _execute_and_export(job: _Job) -> dict:
         (job.staging / f"{job.name}.html").write_text(html, encoding="utf-8")
         export.export_pdf(html, job.staging / f"{job.name}.pdf")
     except ValueError as exc:
-        raise ReportError(f"report {job.name}: {exc}") from None
+        raise ReportError(f"report {job.label}: {exc}") from None
     tables, values = read_published(sidecars)
     export.write_workbook(tables, job.staging / f"{job.name}.xlsx", job.provenance)
     export.write_results(values, job.staging / f"{job.name}.results.json")
@@ -293,18 +485,16 @@ def _source_index(notebook: Path, index: int | None) -> int | None:
     return index - 1 if index > injected_at else index
 
 
-def _describe_failure(job: _Job, index: int | None, source: str, problem: str) -> str:
+def _describe_failure(job: Job, index: int | None, source: str, problem: str) -> str:
     lines = source.strip().splitlines()
     excerpt = "\n".join(f"    {line}" for line in lines[:8]) + ("\n    ..." if len(lines) > 8 else "")
     where = f"cell {index} (counting from 0)" if index is not None else "a cell"
     return mask(
-        f"report {job.name} ({job.notebook}): {where} failed: {problem}\n"
-        f"{excerpt}\n"
-        "no report directory was written"
+        f"report {job.label} ({job.notebook}): {where} failed: {problem}\n{excerpt}"
     )
 
 
-def _promote(staging: Path, final: Path) -> None:
+def promote(staging: Path, final: Path) -> None:
     """Move the staged run into place, replacing an earlier run whole (two renames, no copying)."""
     replaced = final.with_name(f".replaced-{final.name}-{uuid.uuid4().hex[:8]}")
     if final.exists():

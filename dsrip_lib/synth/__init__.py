@@ -14,13 +14,14 @@ import shutil
 from pathlib import Path
 
 from dsrip_lib.errors import ParameterError
+from dsrip_lib.progress import Callback
 from dsrip_lib.synth.config import Config, get_profile, profile_names
 from dsrip_lib.synth.generator import run
 
 __all__ = ["generate", "get_profile", "profile_names"]
 
 
-def generate(profile: str, seed: int, out: Path) -> Path:
+def generate(profile: str, seed: int, out: Path, progress: Callback | None = None) -> Path:
     """Generate the synthetic state ``profile`` with random ``seed`` into directory ``out``.
 
     The tables are written into a temporary sibling directory that is renamed to ``out`` at the
@@ -36,6 +37,8 @@ def generate(profile: str, seed: int, out: Path) -> Path:
         Seed of numpy's random generator: the same seed gives identical tables.
     out
         The data directory to create.
+    progress
+        Told of each member block and of the entity-level tables (:mod:`dsrip_lib.progress`).
 
     Returns
     -------
@@ -60,7 +63,7 @@ def generate(profile: str, seed: int, out: Path) -> Path:
     old = out.parent / f".{out.name}.old-{os.getpid()}"
     try:
         tmp.mkdir()
-        truth = run(cfg, seed, tmp)
+        truth = run(cfg, seed, tmp, progress)
         (tmp / "truth.json").write_text(json.dumps(truth, indent=2, sort_keys=True) + "\n")
         if out.exists():
             out.rename(old)

@@ -167,7 +167,7 @@ def test_report_publishes_the_adoption_rates_planted_in_truth_json(tiny_report, 
         assert results[f"adoption_rate_bp{bp}"]["value"] == pytest.approx(expected["rate"], rel=1e-12)
     assert {p.name for p in tiny_report.parent.iterdir()} == {
         "attribution.ipynb", "attribution.html", "attribution.pdf", "attribution.xlsx",
-        "attribution.results.json", "manifest.json"}
+        "attribution.results.json", "manifest.json", "index.html"}
 
 
 @pytest.mark.slow

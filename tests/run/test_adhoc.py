@@ -53,7 +53,7 @@ def run_files(html: Path) -> set[str]:
 
 
 def complete(name: str) -> set[str]:
-    return {f"{name}.{ext}" for ext in ("ipynb", "html", "pdf", "xlsx", "results.json")} | {"manifest.json"}
+    return {f"{name}.{ext}" for ext in ("ipynb", "html", "pdf", "xlsx", "results.json")} | {"manifest.json", "index.html"}
 
 
 def sheets(workbook: Path) -> dict[str, tuple[list[str], list[tuple]]]:

@@ -33,8 +33,9 @@ from dsrip_lib.run.parameters import load_run_params
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
 DEMO_DATA = FIXTURES / "demo_data"
-REPORT_FILES = {"demo.ipynb", "demo.html", "demo.pdf", "demo.xlsx", "demo.results.json", "manifest.json"}
-LARGE_FILES = {name.replace("demo.", "large.") for name in REPORT_FILES - {"manifest.json"}}
+RUN_FILES = {"manifest.json", "index.html"}
+REPORT_FILES = {"demo.ipynb", "demo.html", "demo.pdf", "demo.xlsx", "demo.results.json"} | RUN_FILES
+LARGE_FILES = {name.replace("demo.", "large.") for name in REPORT_FILES - RUN_FILES}
 
 
 class DemoOptions(BaseModel):
