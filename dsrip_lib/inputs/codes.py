@@ -31,6 +31,8 @@ PROVIDER_TYPES = (PCP_PROVIDER_TYPE, "specialist", "hospital", "behavioral_healt
 SERVICE_CATEGORIES = ("inpatient", "outpatient", "emergency", "primary_care", "specialist", "behavioral_health",
                       "pharmacy", "ltss", "other")
 PRIMARY_CARE = "primary_care"  # the service category of primary-care claims
+INPATIENT = "inpatient"  # an inpatient stay's facility claim: a line dated at admission
+EMERGENCY = "emergency"  # an emergency department visit
 EXCLUSION_CATEGORIES = ("hep_c_drug", "high_cost_drug", "ltss", "dsrip", "quality_incentive", "admin")
 SURVEYS = ("primary_care", "behavioral_health", "ltss")
 SEXES = ("F", "M")
@@ -41,6 +43,9 @@ PARTICIPATION_PLANS = (PRELIMINARY_PLAN, FULL_PLAN)
 FUNDING_MOVE_KINDS = ("redistribution", "carry_forward", "investment_shift", "allocation_change")
 # the payees held to participation plans, budgets and progress reports (Sec 3.2-3.3, 5.5.1)
 PLAN_ENTITY_TYPES = (ACO_ENTITY_TYPE, *CP_ENTITY_TYPES, CSA_ENTITY_TYPE)
+# the periods of a driver diagram's accountability targets: the pre-implementation period and
+# performance years 1-3 (Connecticut SIM driver diagram; contract table target_actuals)
+TARGET_PERIODS = ("PIP", "PY1", "PY2", "PY3")
 
 
 def calendar_of(entity_type: str) -> str:

@@ -17,6 +17,7 @@ TIME_COLUMNS = {
     "pcp_assignments": ("start_date", "date"),
     "claims": ("service_date", "date"),
     "cp_engagement": ("month", "month"),
+    "csa_caseload": ("month", "month"),
     "risk_scores": ("year", "year"),
     "measure_results": ("budget_period", "budget period"),
     "utilization": ("budget_period", "budget period"),
@@ -24,6 +25,7 @@ TIME_COLUMNS = {
     "flexible_services": ("budget_period", "budget period"),
     "statewide_investments": ("budget_period", "budget period"),
     "dsti_payments": ("sfy", "SFY"),
+    "target_actuals": ("as_of", "date"),
 }
 
 

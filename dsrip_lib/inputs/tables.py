@@ -27,6 +27,7 @@ from dsrip_lib.inputs.codes import (
     ACO_MODELS,
     ACO_PLAN_TYPES,
     CP_ENTITY_TYPES,
+    CSA_ENTITY_TYPE,
     ELIGIBILITY_GROUPS,
     ENTITY_TYPES,
     EXCLUSION_CATEGORIES,
@@ -41,6 +42,7 @@ from dsrip_lib.inputs.codes import (
     SERVICE_CATEGORIES,
     SEXES,
     SURVEYS,
+    TARGET_PERIODS,
 )
 from dsrip_lib.program import Program, load_program
 
@@ -325,6 +327,7 @@ _CHC_PCP = SqlRule(
     # A span covers the last day of `month` exactly when `month` is on or after the month the
     # span starts in and before the month of the day after it ends: the join compares `month`
     # with two dates computed once per span (rather than last_day(month) once per pair).
+    # An open span covers every month before December 9999 (9999-12-31 + 1 overflows Spark's dates).
     "chc_pcp is the is_chc of the PCP assigned on the month's last day (false without one)",
     "chc_pcp", (("enrollment", ("member_id", "month", "chc_pcp")),
                 ("pcp_assignments", ("member_id", "pcp_npi", "start_date", "end_date")),
@@ -332,7 +335,7 @@ _CHC_PCP = SqlRule(
     f"""WITH spans AS (
           SELECT a.member_id, a.pcp_npi, coalesce(p.is_chc, false) AS is_chc,
                  date_trunc('month', a.start_date)::DATE AS first_month,
-                 date_trunc('month', coalesce(a.end_date, {_OPEN_END}) + 1)::DATE AS end_month
+                 date_trunc('month', coalesce(a.end_date + 1, {_OPEN_END}))::DATE AS end_month
           FROM pcp_assignments a LEFT JOIN providers p ON p.npi = a.pcp_npi)
         SELECT e.member_id, e.month, e.chc_pcp, s.pcp_npi, coalesce(s.is_chc, false) AS expected
         FROM enrollment e
@@ -354,6 +357,19 @@ _PARTNERSHIP_PLANS_ONLY = SqlRule(
         WHERE a.aco_model IS DISTINCT FROM {sql_literal(PARTNERSHIP_PLAN_MODEL)}""",
     lambda r: f"entity_id={show(r[0])}, budget_period={r[1]}: aco_model={show(r[2])}",
 )
+
+_ONE_ACO_PER_HOSPITAL = SqlRule(
+    # Sec 4.4.3 (line 659): "a DSTI hospital can only contract with one ACO".
+    "a hospital's contracts do not overlap (one ACO at a time)", "from_budget_period, to_budget_period",
+    (("dsti_contracts", ("hospital", "aco_id", "from_budget_period", "to_budget_period")),),
+    """SELECT a.hospital, a.aco_id, a.from_budget_period, a.to_budget_period,
+              b.aco_id, b.from_budget_period, b.to_budget_period
+       FROM dsti_contracts a JOIN dsti_contracts b ON a.hospital = b.hospital
+        AND a.from_budget_period < b.from_budget_period AND b.from_budget_period <= a.to_budget_period""",
+    lambda r: (f"hospital={show(r[0])}: aco_id={show(r[1])} budget periods {r[2]}-{r[3]} overlaps "
+               f"aco_id={show(r[4])} budget periods {r[5]}-{r[6]}"),
+)
+
 
 def _aco_before_join_rule(bounds: Bounds) -> tuple[SqlRule, ...]:
     """Enrollment names an ACO only from the first day of the ACO's join budget period.
@@ -562,6 +578,23 @@ def table_specs(bounds: Bounds) -> dict[str, TableSpec]:
             Col("sfy", INT, checks=(_isin(bounds.sfys),)),
             Col("amount", FLOAT, checks=(_ge(0),)),
         )),
+        # Sec 4.4.3: the ACO each DSTI hospital contracts with, paid its glide path
+        # (dsrip_lib.payments.dsti_contracts; ACO budget periods, both ends included)
+        TableSpec("dsti_contracts", False, ("hospital", "from_budget_period"), (
+            Col("hospital", STRING),
+            Col("aco_id", STRING),
+            Col("from_budget_period", INT, checks=(bp,)),
+            Col("to_budget_period", INT, checks=(bp,)),
+        ), row_rules=(_le_or_null("from_budget_period", "to_budget_period"),), foreign_keys=(
+            ForeignKey("hospital", "dsti_payments", "hospital"),
+            ForeignKey("aco_id", "entities", "entity_id", aco),
+        ), sql_rules=(_ONE_ACO_PER_HOSPITAL,)),
+        # Sec 3.4.4.2, 4.5.7: each CSA's actual caseload per month (CSA infrastructure, Exhibit 14)
+        TableSpec("csa_caseload", False, ("entity_id", "month"), (
+            Col("entity_id", STRING),
+            Col("month", DATE, checks=(_first_of_month(), _between(bounds.first_day, bounds.last_day))),
+            Col("members", INT, checks=(_ge(0),)),
+        ), foreign_keys=(ForeignKey("entity_id", "entities", "entity_id", (CSA_ENTITY_TYPE,)),)),
         TableSpec("statewide_investments", False, ("investment", "budget_period"), (
             Col("investment", STRING),
             Col("budget_period", INT, checks=(bp,)),
@@ -605,6 +638,14 @@ def table_specs(bounds: Bounds) -> dict[str, TableSpec]:
             Col("approved_on", DATE, nullable=True),
         ), row_rules=(_le_or_null("submitted_on", "approved_on"),),
             foreign_keys=(ForeignKey("entity_id", "entities", "entity_id", PLAN_ENTITY_TYPES),)),
+        # a driver diagram's actuals (dsrip_lib.tracking): the value of a measure in a period, as reported
+        # on a date; whether the measure is in the run's diagram is checked when the targets report opens
+        TableSpec("target_actuals", False, ("measure_id", "period", "as_of"), (
+            Col("measure_id", STRING),
+            Col("period", STRING, checks=(_isin(TARGET_PERIODS),)),
+            Col("value", FLOAT, checks=(Check("a finite number", lambda c: f"isfinite({c})"),)),
+            Col("as_of", DATE),
+        )),
     ]
     return {s.name: s for s in specs}
 

@@ -176,3 +176,20 @@ def waterfall(steps: Sequence[tuple[str, float]], totals: set[str], title: str, 
     ax.set_xticks(range(len(steps)), [label for label, _ in steps], rotation=15, ha="right")
     ax.yaxis.set_major_formatter(COUNT)
     return fig
+
+
+@themed
+def estimates_with_intervals(frame: pd.DataFrame, title: str, xlabel: str, ylabel: str, mark_at: float,
+                             mark_label: str) -> Figure:
+    """Point estimates (``x``, ``estimate``) with their intervals (``low``, ``high``) as error bars, a line at
+    zero and a dashed vertical mark at ``mark_at`` (e.g. an event study's coefficients around launch)."""
+    fig, ax = _figure((9, 3.6), title, xlabel, ylabel)
+    x = frame["x"].to_numpy(dtype=float)
+    est = frame["estimate"].to_numpy(dtype=float)
+    err = np.vstack([est - frame["low"].to_numpy(dtype=float), frame["high"].to_numpy(dtype=float) - est])
+    ax.errorbar(x, est, yerr=err, fmt="o", color=PALETTE[0], ecolor=PALETTE[4], capsize=2, markersize=4,
+                label="estimate and interval")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.axvline(mark_at, color="black", lw=0.8, ls="--", label=mark_label)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
+    return fig

@@ -9,6 +9,7 @@ on; the library functions stay pure, this is only the reports' memory of what th
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Hashable
 from typing import TypeVar
 
@@ -17,6 +18,7 @@ import pandas as pd
 
 from dsrip_lib.attribution.member_months import monthly_counts
 from dsrip_lib.attribution.rules import SnapshotDay, monthly_attribution
+from dsrip_lib.evaluation.panel import Panel, member_periods, outcome_panel
 from dsrip_lib.program import Program
 from dsrip_lib.program.spending import Truncation
 from dsrip_lib.quality.aco_quality import AcoQuality, score_aco_quality
@@ -77,3 +79,16 @@ def aco_quality(ctx: ReportContext, benchmarks: str | None, missing_domain: Miss
     return _once(ctx, ("aco_quality", benchmarks, missing_domain), lambda: score_aco_quality(
         *(data.to_pandas(n) for n in ("measure_results", "utilization", "survey_scores", "entities")), ctx.program,
         benchmarks=run_benchmarks(ctx.program, benchmarks), missing_domain=missing_domain))
+
+
+def impact_panel(ctx: ReportContext, through: dt.date | None = None) -> tuple[Panel, pd.DataFrame]:
+    """The evaluation's member-month outcome panel with data through ``through`` (None: all) and its
+    member x year sums (:func:`~dsrip_lib.evaluation.panel.outcome_panel`,
+    :func:`~dsrip_lib.evaluation.panel.member_periods`)."""
+    data = ctx.data
+
+    def compute():
+        panel = outcome_panel(data.table("claims"), data.table("enrollment"), attribution(ctx), ctx.program,
+                              through=through)
+        return panel, member_periods(panel)
+    return _once(ctx, ("impact_panel", through), compute)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dsrip_lib.inputs.codes import EXCLUSION_CATEGORIES, PROVIDER_TYPES, SERVICE_CATEGORIES
+from dsrip_lib.inputs.codes import EXCLUSION_CATEGORIES, INPATIENT, PROVIDER_TYPES, SERVICE_CATEGORIES
 from dsrip_lib.synth.config import N_MONTHS_PER_YEAR, Config
 from dsrip_lib.synth.entities import World
 from dsrip_lib.synth.population import Block
@@ -22,7 +22,10 @@ PROVIDER_TYPE_OF_CATEGORY = {"inpatient": "hospital", "outpatient": "hospital", 
                              "behavioral_health": "behavioral_health", "pharmacy": "pharmacy", "ltss": "ltss",
                              "other": "other"}
 PRIMARY_CARE = SERVICE_CATEGORIES.index("primary_care")
+INPATIENT_CATEGORY = SERVICE_CATEGORIES.index(INPATIENT)
 MAX_VISITS = 15
+# the outcomes carrying the planted program effect (params/synth/synth.yaml effects.program)
+PRIMARY_CARE_VISITS, INPATIENT_ADMISSIONS = "primary_care_visits", "inpatient_admissions"
 NON_VISIT_PRIMARY_CARE = 0.1  # share of primary-care lines that are not E&M visits (e.g. immunisation)
 
 
@@ -73,8 +76,12 @@ def simulate_claims(cfg: Config, world: World, rng: np.random.Generator, block: 
     losing ACO's members cost ``cost_multiplier`` times more from ``from_budget_period`` on.
     Primary-care visits (probability and counts by group) go mostly to the assigned PCP; the
     rest of the cost is split into lines by service category, paid to the member's ACO's
-    providers with probability ``aco_network_loyalty``. Excluded categories (Sec 5.2.1.2) come
-    as extra lines; every LTSS line is excluded as LTSS.
+    providers with probability ``aco_network_loyalty``. Inpatient admissions are lines of their
+    own (one facility line each, ``costs.admissions``), more frequent in costlier member-years.
+    Visits and admissions carry the planted program effect and selection
+    (:func:`program_multipliers`); both are carved out of the member-year's cost, so the effect
+    moves utilisation, never the annual cost. Excluded categories (Sec 5.2.1.2) come as extra
+    lines; every LTSS line is excluded as LTSS.
 
     References
     ----------
@@ -102,15 +109,30 @@ def simulate_claims(cfg: Config, world: World, rng: np.random.Generator, block: 
 
     risk = _risk_scores(cfg, rng, block, z, months_in)
 
-    # -- primary-care visits -------------------------------------------------------------
+    # -- primary-care visits and inpatient admissions: events placed in months ------------
     py_row, py_year = np.nonzero(positive)
     py_cost = cost[py_row, py_year]
+    multiplier = program_multipliers(cfg, block)
     p_visit = np.minimum(1.0, cfg.group_param("pcp_visit")[block.group[py_row]] / (1 - p_zero[py_row, 0]))
     n_visits = np.where(rng.random(len(py_row)) < p_visit,
                         np.minimum(1 + rng.poisson(c["pcp_visits_mean_extra"], len(py_row)), MAX_VISITS), 0)
+    # the counts are a whole year's: a member enrolled part of the year has that part of them
+    n_visits = rng.binomial(n_visits, months_in[py_row, py_year] / N_MONTHS_PER_YEAR)
+    visit_owner, visit_month = _place_events(rng, n_visits, py_row, py_year, first_month, months_in,
+                                             multiplier[PRIMARY_CARE_VISITS])
+    n_visits = np.bincount(visit_owner, minlength=len(py_row))
     unit = rng.uniform(*c["pcp_visit_cost"], len(py_row))
     unit = np.minimum(unit, py_cost / np.maximum(n_visits, 1))
-    remainder = py_cost - n_visits * unit
+    after_visits = py_cost - n_visits * unit
+    adm = c["admissions"]
+    beta = adm["cost_elasticity"]
+    rate = adm["per_member_year"] * months_in[py_row, py_year] / N_MONTHS_PER_YEAR
+    n_adm = rng.poisson(rate * np.exp(beta * z[py_row, py_year] - beta ** 2 / 2))
+    adm_owner, adm_month = _place_events(rng, n_adm, py_row, py_year, first_month, months_in,
+                                         multiplier[INPATIENT_ADMISSIONS])
+    n_adm = np.bincount(adm_owner, minlength=len(py_row))
+    adm_unit = np.minimum(rng.uniform(*adm["cost"], len(py_row)), after_visits / np.maximum(n_adm, 1))
+    remainder = after_visits - n_adm * adm_unit
     # -- other lines ---------------------------------------------------------------------
     n_lines = np.where(remainder > 0, np.clip(np.ceil(remainder * c["lines_per_1000_usd"] / 1000), 1,
                                               c["max_lines"]), 0).astype(np.int64)
@@ -119,7 +141,6 @@ def simulate_claims(cfg: Config, world: World, rng: np.random.Generator, block: 
     line_cat = rng.choice(len(SERVICE_CATEGORIES), len(line_owner), p=mix / mix.sum())
     share = rng.exponential(1.0, len(line_owner))
     share /= np.bincount(line_owner, share, minlength=len(py_row))[line_owner]
-    visit_owner = np.repeat(np.arange(len(py_row)), n_visits)
     # -- excluded expenditure (Sec 5.2.1.2) -----------------------------------------------
     excl_owner, excl_cat, excl_amount, excl_service = [], [], [], []
     for k, (name, spec) in enumerate(c["exclusions"].items()):
@@ -130,17 +151,22 @@ def simulate_claims(cfg: Config, world: World, rng: np.random.Generator, block: 
         excl_service.append(np.full(len(hit), SERVICE_CATEGORIES.index(spec["category"])))
     excl_owner = np.concatenate(excl_owner)
 
-    owner = np.concatenate([visit_owner, line_owner, excl_owner])
-    category = np.concatenate([np.full(len(visit_owner), PRIMARY_CARE), line_cat, *excl_service])
+    owner = np.concatenate([visit_owner, adm_owner, line_owner, excl_owner])
+    category = np.concatenate([np.full(len(visit_owner), PRIMARY_CARE), np.full(len(adm_owner), INPATIENT_CATEGORY),
+                               line_cat, *excl_service])
     # paid amounts are whole cents, as in a real claims extract
-    amount = np.round(np.concatenate([unit[visit_owner], remainder[line_owner] * share, *excl_amount]), 2)
-    exclusion = np.concatenate([np.full(len(visit_owner) + len(line_owner), -1), *excl_cat])
+    amount = np.round(np.concatenate([unit[visit_owner], adm_unit[adm_owner], remainder[line_owner] * share,
+                                      *excl_amount]), 2)
+    n_events = len(visit_owner) + len(adm_owner)
+    exclusion = np.concatenate([np.full(n_events + len(line_owner), -1), *excl_cat])
     exclusion[category == SERVICE_CATEGORIES.index("ltss")] = EXCLUSION_CATEGORIES.index("ltss")
     visit = category == PRIMARY_CARE
     visit[: len(visit_owner)] &= rng.random(len(visit_owner)) >= NON_VISIT_PRIMARY_CARE
 
-    row, year = py_row[owner], py_year[owner]
-    month = first_month[row, year] + np.floor(rng.random(len(owner)) * months_in[row, year]).astype(np.int64)
+    row = py_row[owner]
+    others = owner[n_events:]
+    month = np.concatenate([visit_month, adm_month, first_month[py_row[others], py_year[others]] + np.floor(
+        rng.random(len(others)) * months_in[py_row[others], py_year[others]]).astype(np.int64)])
     days = (cal.month_ends[month] - cal.months[month]).astype(int) + 1
     service_date = cal.months[month] + np.floor(rng.random(len(owner)) * days).astype("timedelta64[D]")
     provider = _providers(world, rng, block, row, month, category, pc["aco_network_loyalty"], c["pcp_loyalty"])
@@ -148,6 +174,61 @@ def simulate_claims(cfg: Config, world: World, rng: np.random.Generator, block: 
     claims = Claims(row[order], month[order], service_date[order], provider[order], category[order],
                     visit[order], amount[order], exclusion[order], expected=mean)
     return claims, risk
+
+
+def program_multipliers(cfg: Config, block: Block) -> dict[str, np.ndarray]:
+    """Per outcome, the factor on each member-month's expected events: the planted program effect
+    and the selection into ACOs.
+
+    A month attributed to an ACO (enrolled in an A/B ACO, or an MCO member whose PCP is at a
+    model C ACO: ``block.aco``; never before the ACO's first budget period with members) has
+    ``1 + relative_effect``; every month of a member ever in an ACO has ``selection_ratio`` (who
+    joins ACOs differs before joining: a level difference that member effects absorb and a naive
+    comparison does not). ``effects.program`` in params/synth/synth.yaml; truth.json
+    ``effects.program_effect`` (:func:`program_effect_truth`).
+
+    References
+    ----------
+    MassHealth DSRIP Protocol, Sec 6.4.1 (the independent evaluation of the demonstration's
+    impact); Sec 4.4.4 (attributed member-months).
+    """
+    in_aco = block.aco >= 0
+    ever = in_aco.any(axis=1)
+    out = {}
+    for outcome, spec in cfg.effects["program"]["outcomes"].items():
+        level = np.where(ever, spec["selection_ratio"], 1.0)[:, None]
+        out[outcome] = level * np.where(in_aco, 1 + spec["relative_effect"], 1.0)
+    return out
+
+
+def program_effect_truth(cfg: Config, world: World) -> dict:
+    """truth.json ``effects.program_effect``: each outcome's planted relative effect and
+    selection ratio, and when the effect starts (each ACO's first budget period with members)."""
+    periods = cfg.calendar.budget_periods
+    start = {aco: str(periods[int(bp)][0]) for aco, bp in zip(world.aco_ids, world.aco_first_bp)}
+    outcomes = cfg.effects["program"]["outcomes"]
+    return {
+        "population": "ACO-attributed member-months from the ACO's first budget period with members",
+        "outcomes": [{"outcome": name, "relative_effect": spec["relative_effect"],
+                      "selection_ratio": spec["selection_ratio"]} for name, spec in outcomes.items()],
+        "start": min(start.values()), "start_by_aco": start,
+    }
+
+
+def _place_events(rng: np.random.Generator, counts: np.ndarray, py_row: np.ndarray, py_year: np.ndarray,
+                  first_month: np.ndarray, months_in: np.ndarray, multiplier: np.ndarray):
+    """Events of each member-year (``counts``) placed uniformly in its enrolled months, then each
+    kept ``floor(m)`` times and once more with probability ``m - floor(m)``, ``m`` the month's
+    multiplier: the expected events of a month are multiplied by ``m`` exactly.
+
+    Returns the member-year index (into ``py_row``) and the month of every event.
+    """
+    owner = np.repeat(np.arange(len(counts)), counts)
+    row, year = py_row[owner], py_year[owner]
+    month = first_month[row, year] + np.floor(rng.random(len(owner)) * months_in[row, year]).astype(np.int64)
+    m = multiplier[row, month]
+    copies = np.floor(m).astype(np.int64) + (rng.random(len(owner)) < m - np.floor(m))
+    return np.repeat(owner, copies), np.repeat(month, copies)
 
 
 def _providers(world: World, rng, block: Block, row, month, category, aco_loyalty: float,

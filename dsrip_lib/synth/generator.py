@@ -3,6 +3,7 @@ entity-level tables and the truth."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -14,15 +15,18 @@ from dsrip_lib.inputs.codes import (
     LTSS_CP_ENTITY_TYPE,
     SERVICE_CATEGORIES,
 )
+from dsrip_lib.progress import Callback, Step
 from dsrip_lib.synth import entity_tables as et
 from dsrip_lib.synth.capitation import expected_medical_cost, medical_capitation
-from dsrip_lib.synth.claims import Claims, cost_level, simulate_claims
+from dsrip_lib.synth.claims import Claims, cost_level, program_effect_truth, simulate_claims
 from dsrip_lib.synth.config import N_MONTHS_PER_YEAR, Config
+from dsrip_lib.synth.contracts import write_contract_tables
 from dsrip_lib.synth.entities import World, build_world
 from dsrip_lib.synth.funding_moves import funding_moves
 from dsrip_lib.synth.gating import write_gating_tables
 from dsrip_lib.synth.population import Block, cp_engagement, simulate_block
 from dsrip_lib.synth.spending_truth import dsti_by_year, expected_reduction, expected_sums
+from dsrip_lib.synth.target_actuals import target_actuals
 from dsrip_lib.synth.truth import adoption_truth, block_adoption
 from dsrip_lib.synth.writer import TableWriter, prefixed_ids, strings
 
@@ -124,12 +128,13 @@ def _write_block(writer: TableWriter, cfg: Config, world: World, block: Block, c
                                    "cp_id": strings(world.cp_ids, cp_index), "engaged": engaged}, part)
 
 
-def run(cfg: Config, seed: int, root: Path) -> dict:
+def run(cfg: Config, seed: int, root: Path, progress: Callback | None = None) -> dict:
     """Generate every table into ``root``; return the truth.json content.
 
     Random streams are spawned from ``seed`` (numpy SeedSequence): one for the organisations,
     one for the entity-level tables and one per member block, so that results do not depend on
-    how much memory a block takes.
+    how much memory a block takes. ``progress`` is told of each member block written, then of
+    the entity-level tables (:mod:`dsrip_lib.progress`).
     """
     prof = cfg.profile
     seeds = np.random.SeedSequence(seed).spawn(2 + prof.n_blocks)
@@ -137,7 +142,9 @@ def run(cfg: Config, seed: int, root: Path) -> dict:
     plants = et.choose_plants(world)
     writer = TableWriter(root, cfg.program, partitioned=prof.n_blocks > 1)
     totals = _Totals(cfg, world)
+    steps = prof.n_blocks + 1
     for b in range(prof.n_blocks):
+        started = time.perf_counter()
         rng = np.random.default_rng(seeds[2 + b])
         offset = b * prof.block_size
         block = simulate_block(cfg, world, rng, offset, min(prof.block_size, prof.members - offset))
@@ -146,7 +153,10 @@ def run(cfg: Config, seed: int, root: Path) -> dict:
         _write_block(writer, cfg, world, block, claims, risk, cp, b)
         totals.add(block, claims, cp, block_adoption(cfg, world, block, claims), plants.losing_aco)
         del block, claims, risk, cp
+        if progress:
+            progress(Step("synth", b + 1, steps, f"member block {b + 1}", time.perf_counter() - started))
 
+    started = time.perf_counter()
     rng = np.random.default_rng(seeds[1])
     mm = totals.member_months
     ltss = world.cp_is_ltss
@@ -170,10 +180,17 @@ def run(cfg: Config, seed: int, root: Path) -> dict:
     early_payments = write_gating_tables(writer, cfg, rng, world.entities, world.aco_ids, mm)
     moves, unapproved_moves = funding_moves()
     writer.write("funding_moves", moves)
+    actuals, actuals_truth = target_actuals()  # ILLUSTRATIVE: the CT SIM driver diagram's, for the targets report
+    writer.write("target_actuals", actuals)
     truth = _truth(cfg, seed, world, plants, totals, dsti_by_year(cfg, dsti))
     truth["effects"]["partnership_capitation"] = capitation_truth
     truth["effects"]["early_payments"] = early_payments
     truth["effects"]["unapproved_moves"] = unapproved_moves
+    truth["effects"]["target_actuals"] = actuals_truth
+    truth["effects"] |= write_contract_tables(writer, cfg, seed, world, groups[-1], dsti)
+    truth["effects"]["program_effect"] = program_effect_truth(cfg, world)
+    if progress:
+        progress(Step("synth", steps, steps, "entity-level tables", time.perf_counter() - started))
     return truth
 
 
