@@ -78,3 +78,27 @@ def checkout(repo: Path) -> str:
 
     commit = git("rev-parse", "--short=7", "HEAD") or "no git commit"
     return commit + (" + uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def run_worker(script: str, *args: str) -> dict:
+    """Run ``script --worker ARGS`` in a fresh interpreter; its last stdout line is a JSON record."""
+    import json
+
+    proc = subprocess.run([sys.executable, script, "--worker", *args], stdout=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"{args[0]} worker failed with exit code {proc.returncode}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def same_frames(ours: Path, reference: Path, keys: Sequence[str], unit: str) -> tuple[bool, str]:
+    """Whether two workers' Parquet results hold the same rows (sorted by ``keys``, floats to 1e-9)."""
+    import pandas as pd
+
+    a, b = (pd.read_parquet(f) for f in (ours, reference))
+    b = b[list(a.columns)]
+    a, b = (x.sort_values(list(keys), ignore_index=True, na_position="first") for x in (a, b))
+    try:
+        pd.testing.assert_frame_equal(a, b, check_dtype=False, rtol=1e-9)
+    except AssertionError as exc:
+        return False, str(exc).splitlines()[0]
+    return True, f"{len(a):,} {unit}"

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +27,8 @@ from pathlib import Path
 import duckdb
 import ibis.backends.duckdb  # noqa: F401  (kept off the clock)
 import pandas as pd
-from _common import GIB, ROOT, STATE_DATA, checkout, load_average, own_peak_rss, own_rss, require_data, show, spread
+from _common import (GIB, ROOT, STATE_DATA, checkout, load_average, own_peak_rss, own_rss, require_data, run_worker,
+                     same_frames, show, spread)
 from bench_attribution import ATTRIBUTED, MONTHS, calendar_sql, parquet_source
 
 from dsrip_lib.attribution.rules import monthly_attribution
@@ -102,25 +102,6 @@ def worker(kind: str, data: Path, out: Path, memory_limit: str) -> None:
                       "rss_at_start": rss_at_start}))
 
 
-def run_worker(kind: str, data: Path, out: Path, memory_limit: str) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--worker", kind, "--data", str(data), "--out", str(out),
-                           "--memory-limit", memory_limit], stdout=subprocess.PIPE, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"{kind} worker failed with exit code {proc.returncode}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def same_result(ibis_file: Path, sql_file: Path) -> tuple[bool, str]:
-    a, b = (pd.read_parquet(f) for f in (ibis_file, sql_file))
-    b = b[list(a.columns)]
-    a, b = (x.sort_values(KEYS, ignore_index=True, na_position="first") for x in (a, b))
-    try:
-        pd.testing.assert_frame_equal(a, b, check_dtype=False, rtol=1e-9)
-    except AssertionError as exc:
-        return False, str(exc).splitlines()[0]
-    return True, f"{len(a):,} cells"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=STATE_DATA)
@@ -140,8 +121,9 @@ def main() -> None:
         tmp = Path(tmp)
         for i in range(args.repeat):
             for kind in ("sql", "ibis") if i % 2 == 0 else ("ibis", "sql"):
-                runs[kind].append(run_worker(kind, data, tmp / f"{kind}.parquet", args.memory_limit))
-        identical, detail = same_result(tmp / "ibis.parquet", tmp / "sql.parquet")
+                runs[kind].append(run_worker(__file__, kind, "--data", str(data), "--out", str(tmp / f"{kind}.parquet"),
+                                              "--memory-limit", args.memory_limit))
+        identical, detail = same_frames(tmp / "ibis.parquet", tmp / "sql.parquet", KEYS, "cells")
     ratios = [i["seconds"] / s["seconds"] for i, s in zip(runs["ibis"], runs["sql"])]
     cpu_ratios = [i["cpu"] / s["cpu"] for i, s in zip(runs["ibis"], runs["sql"])]
     peak = max(r["peak"] for rs in runs.values() for r in rs) / GIB

@@ -11,15 +11,17 @@ The estimator (docs/methodology/evaluation.md):
   is handled as Callaway and Sant'Anna do with never-treated controls and a universal base
   period); a member's months before first attribution (``not_yet``) and after leaving
   (``after``) are in neither;
-* one weighted least squares regression per outcome (statsmodels; weights = the row's
-  member-months) of the change on year effects and treated-by-year effects; the effect is the
-  treated-by-year effects averaged with the treated member-months of each year as weights, the
-  relative effect that over the treated rows' counterfactual mean (their mean minus the effect),
-  its interval by the delta method from the joint covariance of a stacked regression;
+* one weighted least squares regression per outcome (weights = the row's member-months) of the
+  change on year effects and treated-by-year effects, solved from per-column sums
+  (:func:`~dsrip_lib.evaluation.dummy_wls.dummy_wls`: the design is all dummies; statsmodels'
+  WLS gives the same numbers and is the tests' reference); the effect is the treated-by-year effects
+  averaged with the treated member-months of each year as weights, the relative effect that over
+  the treated rows' counterfactual mean (their mean minus the effect), its interval by the delta
+  method from the joint covariance of a stacked regression;
 * standard errors clustered by member, or by ACO (treated rows by the member's first ACO,
   comparison members their own clusters) where the question is about ACOs. With fewer ACO
   clusters than ``min_clusters``, ``small_clusters="refuse"`` refuses and ``"cr1_t"`` keeps
-  statsmodels' CR1 covariance and takes intervals from t with G - 1 degrees of freedom, G the
+  the CR1 covariance and takes intervals from t with G - 1 degrees of freedom, G the
   ACO clusters.
 
 References
@@ -37,11 +39,11 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
 
 from dsrip_lib.errors import InputValidationError, ParameterError
-from dsrip_lib.evaluation.panel import NEVER, NOT_YET, OUTCOMES, TREATED
+from dsrip_lib.evaluation.dummy_wls import NONE, dummy_wls
+from dsrip_lib.evaluation.panel import AFTER, NEVER, NOT_YET, OUTCOMES, TREATED
 
 Cluster = Literal["member", "aco"]
 SmallClusters = Literal["refuse", "cr1_t"]
@@ -52,7 +54,8 @@ N_EXAMPLES = 5
 
 
 def _base_means(periods: pd.DataFrame, baseline_year: int, outcomes: Sequence[str]) -> pd.DataFrame:
-    base = periods[periods["year"] == baseline_year].groupby("member")[["months", *outcomes]].sum()
+    base = periods[(periods["year"] == baseline_year) & (periods["phase"] != AFTER)]
+    base = base.groupby("member")[["months", *outcomes]].sum()
     return base[list(outcomes)].div(base["months"], axis=0)
 
 
@@ -103,13 +106,6 @@ def _clusters(rows: pd.DataFrame, cluster: Cluster) -> tuple[np.ndarray, int]:
     return codes, int(rows.loc[rows["treated"], "first_aco"].nunique())
 
 
-def _fit(y: np.ndarray, x: np.ndarray, w: np.ndarray, groups: np.ndarray):
-    """WLS with statsmodels' cluster-robust (CR1) covariance: parameters and their covariance."""
-    res = sm.WLS(y, x, weights=w).fit(cov_type="cluster", cov_kwds={"groups": groups, "use_correction": True,
-                                                                        "df_correction": True})
-    return np.asarray(res.params), np.asarray(res.cov_params())
-
-
 def _critical(alpha: float, df: float | None) -> float:
     return float(stats.norm.ppf(1 - alpha / 2) if df is None else stats.t.ppf(1 - alpha / 2, df))
 
@@ -127,7 +123,7 @@ def did(periods: pd.DataFrame, baseline_year: int, *, outcomes: Sequence[str] = 
     Parameters
     ----------
     periods
-        :func:`~dsrip_lib.evaluation.panel.member_periods`.
+        :func:`~dsrip_lib.evaluation.panel.member_periods` (``after`` rows are left out).
     baseline_year
         The base period of every member's difference (the program's baseline year).
     alpha, power
@@ -185,26 +181,26 @@ def did(periods: pd.DataFrame, baseline_year: int, *, outcomes: Sequence[str] = 
         df = n_clusters - 1
         method = f"WLS, {cluster}-clustered CR1 with t(G-1) intervals, G={n_clusters} (below {min_clusters})"
     years = np.sort(rows["year"].unique())
-    year = rows["year"].to_numpy()
-    treated = rows["treated"].to_numpy()
-    year_fx = (year[:, None] == years[None, :]).astype(float)
     k = len(years)
+    year = np.searchsorted(years, rows["year"].to_numpy())
+    treated = rows["treated"].to_numpy()
     t_rows = np.flatnonzero(treated)
-    w_treated = np.array([rows["months"].to_numpy()[t_rows][year[t_rows] == y].sum() for y in years], dtype=float)
+    months = rows["months"].to_numpy(dtype=float)
+    w_treated = np.bincount(year[t_rows], months[t_rows], minlength=k)
     share = w_treated / w_treated.sum()
     # stacked: [year effects | treated x year effects | treated rows' mean level], block-diagonal
-    x = np.zeros((len(rows) + len(t_rows), 2 * k + 1))
-    x[: len(rows), :k] = year_fx
-    x[: len(rows), k: 2 * k] = year_fx * treated[:, None]
-    x[len(rows):, 2 * k] = 1.0
-    months = rows["months"].to_numpy(dtype=float)
+    columns = np.full((len(rows) + len(t_rows), 2), NONE)
+    columns[: len(rows), 0] = year
+    columns[t_rows, 1] = k + year[t_rows]
+    columns[len(rows):, 0] = 2 * k
     w = np.concatenate([months, months[t_rows]])
     g = np.concatenate([groups, groups[t_rows]])
     crit, zp = _critical(alpha, df), _power_quantile(power, df)
     out = []
     for o in outcomes:
         y = np.concatenate([rows[o].to_numpy(), rows[f"{o}_level"].to_numpy()[t_rows]])
-        params, cov = _fit(y, x, w, g)
+        fit = dummy_wls(y, columns, w, g, 2 * k + 1)
+        params, cov = fit.params, fit.cov
         grad = np.zeros(2 * k + 1)
         grad[k: 2 * k] = share
         effect = float(grad @ params)
@@ -246,19 +242,19 @@ def naive(periods: pd.DataFrame, baseline_year: int, *, outcomes: Sequence[str] 
     MassHealth DSRIP Protocol, Sec 6.4.1. Shown beside :func:`did` to show the bias it removes.
     """
     later = periods[periods["year"] > baseline_year]
-    refs = {"pre_post": periods[periods["year"] == baseline_year], "cross_section": later[later["phase"] == NEVER]}
+    base = periods[(periods["year"] == baseline_year) & (periods["phase"] != AFTER)]
+    refs = {"pre_post": base, "cross_section": later[later["phase"] == NEVER]}
     treated = later[later["phase"] == TREATED]
     crit = _critical(alpha, None)
     out = []
     for name, ref in refs.items():
         both = pd.concat([treated, ref], ignore_index=True)
         groups, _ = pd.factorize(both["member"])
-        x = np.zeros((len(both), 2))
-        x[: len(treated), 0] = 1.0
-        x[len(treated):, 1] = 1.0
+        columns = np.repeat([[0], [1]], [len(treated), len(ref)], axis=0)
         w = both["months"].to_numpy(dtype=float)
         for o in outcomes:
-            params, cov = _fit((both[o] / both["months"]).to_numpy(), x, w, groups)
+            fit = dummy_wls((both[o] / both["months"]).to_numpy(), columns, w, groups, 2)
+            params, cov = fit.params, fit.cov
             a, b = params
             rel = a / b - 1
             grad = np.array([1 / b, -a / b ** 2])

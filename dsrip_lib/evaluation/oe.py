@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from dsrip_lib.errors import InputValidationError
-from dsrip_lib.evaluation.panel import NEVER, OUTCOMES, TREATED
+from dsrip_lib.evaluation.panel import AFTER, NEVER, OUTCOMES, TREATED
 
 POPULATIONS = {TREATED: "ACO-attributed", NEVER: "never attributed"}
 
@@ -41,25 +41,37 @@ def oe_ratios(periods: pd.DataFrame, baseline_year: int, *, outcomes: Sequence[s
         baseline rate to expect from).
     """
     z = float(stats.norm.ppf(1 - alpha / 2))
-    base = periods[periods["year"] == baseline_year].groupby("eligibility_group")[["months", *outcomes]].sum()
-    later = periods[(periods["year"] > baseline_year) & periods["phase"].isin(list(POPULATIONS))]
-    missing = sorted(set(later["eligibility_group"]) - set(base.index[base["months"] > 0]))
+    outcomes = list(outcomes)
+    kept = periods[periods["phase"] != AFTER]
+    base = kept[kept["year"] == baseline_year].groupby("eligibility_group")[["months", *outcomes]].sum()
+    later = kept[(kept["year"] > baseline_year) & kept["phase"].isin(list(POPULATIONS))]
+    missing = sorted(set(later["eligibility_group"].unique()) - set(base.index[base["months"] > 0]))
     if missing:
         raise InputValidationError(f"enrollment.eligibility_group: {missing} have member-months after "
                                    f"{baseline_year} and none in it (rule: an expected count needs the group's "
                                    "baseline-year rate)")
-    rates = base[list(outcomes)].div(base["months"], axis=0)
+    codes, groups = pd.factorize(later["eligibility_group"])
+    rates = base[outcomes].div(base["months"], axis=0).reindex(groups).to_numpy()[codes]
+    expected = later["months"].to_numpy()[:, None] * rates
+    # the population as a boolean key: grouping on numbers, not on (Arrow-backed) strings
+    frame = later[["year", "member", "months", *outcomes]].assign(
+        aco=(later["phase"] == TREATED).to_numpy(), **{f"{o}_expected": expected[:, i] for i, o in enumerate(outcomes)})
+    # per member (the cluster) within population and year, then per population and year
+    per = frame.groupby(["aco", "year", "member"], sort=False).sum()
+    cells = per.groupby(level=["aco", "year"])
+    sums, n = cells.sum(), cells.size()
     out = []
     for o in outcomes:
-        frame = later.assign(expected=later["months"] * rates[o].reindex(later["eligibility_group"]).to_numpy())
-        per = frame.groupby(["phase", "year", "member"], as_index=False).agg(
-            months=("months", "sum"), observed=(o, "sum"), expected=("expected", "sum"))
-        for (phase, year), g in per.groupby(["phase", "year"]):
-            obs, exp = g["observed"].sum(), g["expected"].sum()
-            ratio = obs / exp
-            n = len(g)
-            se = np.sqrt(((g["observed"] - ratio * g["expected"]) ** 2).sum() * n / max(n - 1, 1)) / exp
-            out.append({"outcome": o, "population": POPULATIONS[phase], "year": int(year),
-                        "member_months": int(g["months"].sum()), "observed": float(obs), "expected": float(exp),
-                        "ratio": ratio, "low": ratio - z * se, "high": ratio + z * se})
-    return pd.DataFrame(out)
+        obs, exp = sums[o], sums[f"{o}_expected"]
+        ratio = obs / exp
+        resid = per[o] - ratio.reindex(per.index.droplevel("member")).to_numpy() * per[f"{o}_expected"]
+        spread = (resid ** 2).groupby(level=["aco", "year"]).sum()
+        se = np.sqrt(spread * n / np.maximum(n - 1, 1)) / exp
+        aco = ratio.index.get_level_values("aco")
+        out.append(pd.DataFrame({"outcome": o, "population": np.where(aco, POPULATIONS[TREATED], POPULATIONS[NEVER]),
+                                 "year": ratio.index.get_level_values("year").astype("int64"),
+                                 "member_months": sums["months"].astype("int64").to_numpy(),
+                                 "observed": obs.astype(float).to_numpy(), "expected": exp.to_numpy(),
+                                 "ratio": ratio.to_numpy(), "low": (ratio - z * se).to_numpy(),
+                                 "high": (ratio + z * se).to_numpy()}))
+    return pd.concat(out, ignore_index=True)

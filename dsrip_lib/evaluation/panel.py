@@ -1,8 +1,13 @@
 """The outcome panel: outcomes per ACO-eligible member-month from claims, aggregated in the engine.
 
 Every step here is an Ibis expression (DuckDB by default); only the regression inputs reach
-pandas: member x year x phase sums (:func:`member_periods`, a few rows per member), the event
-study's cells (:func:`event_cells`, periods x groups) and the threats' small aggregates.
+pandas: member x year x phase sums (:func:`member_periods`, a few rows per member, from which the
+comparison group's share and the churn follow), the event study's cells (:func:`event_cells`,
+periods x groups) and the baseline balance's sums (:func:`baseline_members`). The attributed
+months, each member's first attribution, the events per member-month and the spending per
+member-month of a year are cached on the backend once, so that those three queries over 60 M
+member-months at state scale re-read small tables instead of re-running attribution and the
+claims scans.
 
 Outcomes of a member-month (:data:`OUTCOMES`):
 
@@ -56,7 +61,8 @@ class Panel:
     ``months``: one row per ACO-eligible enrolled member-month: ``member`` (an integer key of the
     member: no identifier leaves the engine), ``month``, ``year``, ``eligibility_group``,
     ``aco_id`` (null: not attributed), ``first_month`` (the member's first attributed month,
-    null: never), ``first_aco``, ``phase`` and the :data:`OUTCOMES`.
+    null: never), ``first_aco``, ``acos`` (the ACOs the member was ever attributed to), ``phase``
+    and the :data:`OUTCOMES`.
     """
 
     months: ir.Table
@@ -79,23 +85,38 @@ def launch_date(program: Program) -> dt.date:
 
 
 def outcome_panel(claims: ir.Table, enrollment: ir.Table, attribution: ir.Table, program: Program,
-                  truncation: Truncation | None = None) -> Panel:
+                  truncation: Truncation | None = None, through: dt.date | None = None) -> Panel:
     """The member-month outcome panel (:class:`Panel`) of the ACO-eligible population.
 
     One grouped scan of the claims counts the events per member and month (cached on the
-    backend); spending comes from the spending stage's member-year spending.
+    backend); spending comes from the spending stage's member-year spending. ``through`` cuts
+    the data at that day (enrollment months and claims after it dropped), as an evaluator with
+    data through it would see them: a member first attributed later is never attributed here.
 
     References
     ----------
     MassHealth DSRIP Protocol, Sec 5.2.1.1 (ACO-eligible population), Sec 5.2.1.2 (PMPM by dates
     of service in Included Spending Categories), Sec 4.4.4 (attribution).
     """
+    if through is not None:
+        day = ibis.literal(through, type="date")
+        enrollment = enrollment.filter(enrollment.month <= day)
+        attribution = attribution.filter(attribution.month <= day)
+        claims = claims.filter(claims.service_date <= day)
     year_of = enrollment.month.year().cast("int64")
     enr = enrollment.select("member_id", "month", "eligibility_group", "aco_eligible", year=year_of)
-    enr = enr.mutate(total_months=enr.month.count().over(group_by=[enr.member_id, enr.year]))
-    enr = enr.filter(enr.aco_eligible)
-    att = attribution.select(_am="member_id", _amonth="month", aco_id="aco_id")
-    j = enr.left_join(att, [enr.member_id == att._am, enr.month == att._amonth])
+    # grouped aggregates joined back, not window functions (far cheaper over 60 M member-months);
+    # an attributed month carries its enrollment row's aco_eligible, so the eligible ones are exactly
+    # the attributed months of the eligible enrollment rows
+    att = attribution.filter(attribution.aco_eligible).select(_am="member_id", _amonth="month", aco_id="aco_id")
+    att = att.cache()
+    first = att.group_by(_fm=att._am).aggregate(first_month=att._amonth.min(), first_aco=att.aco_id.argmin(att._amonth),
+                                                acos=att.aco_id.nunique()).cache()
+    totals = enr.group_by(_tm="member_id", _ty="year").aggregate(total_months=enr.count())
+    spend = member_year_spending(claims, program, truncation)
+    # the member's included spending of a year shared evenly over its enrolled months of the year
+    per_month = totals.left_join(spend, [totals._tm == spend.member_id, totals._ty == spend.year]).select(
+        _sm="_tm", _sy="_ty", pmpm=spend.paid.fill_null(0.0) / totals.total_months).cache()
 
     no_date = ibis.null().cast("date")
     relevant = claims.filter(claims.primary_care_visit | claims.service_category.isin([EMERGENCY, INPATIENT]))
@@ -105,17 +126,16 @@ def outcome_panel(claims: ir.Table, enrollment: ir.Table, attribution: ir.Table,
         emergency_visits=ibis.ifelse(relevant.service_category == EMERGENCY, rd, no_date).nunique(),
         inpatient_admissions=ibis.ifelse(relevant.service_category == INPATIENT, rd, no_date).nunique(),
     ).cache()
-    spend = member_year_spending(claims, program, truncation).rename(_sm="member_id", _sy="year")
+    enr = enr.filter(enr.aco_eligible)
+    j = enr.left_join(att, [enr.member_id == att._am, enr.month == att._amonth])
+    j = j.left_join(first, j.member_id == first._fm)
     j = j.left_join(events, [j.member_id == events._em, j.month == events._emonth])
-    j = j.left_join(spend, [j.member_id == spend._sm, j.year == spend._sy])
+    j = j.left_join(per_month, [j.member_id == per_month._sm, j.year == per_month._sy])
 
-    attributed_month = ibis.ifelse(j.aco_id.notnull(), j.month, no_date)
-    first_month = attributed_month.min().over(group_by=j.member_id)
-    first_aco = j.aco_id.argmin(attributed_month).over(group_by=j.member_id)
     months = j.select(
         member=j.member_id.hash(), month=j.month, year=j.year, eligibility_group=j.eligibility_group,
-        aco_id=j.aco_id, first_month=first_month, first_aco=first_aco,
-        pmpm=j.paid.fill_null(0.0) / j.total_months,
+        aco_id=j.aco_id, first_month=j.first_month, first_aco=j.first_aco, acos=j.acos.fill_null(0),
+        pmpm=j.pmpm.fill_null(0.0),
         **{o: j[o].fill_null(0).cast("int64") for o in COUNT_OUTCOMES},
     )
     phase = ibis.cases((months.aco_id.notnull(), TREATED), (months.first_month.isnull(), NEVER),
@@ -124,17 +144,18 @@ def outcome_panel(claims: ir.Table, enrollment: ir.Table, attribution: ir.Table,
 
 
 def member_periods(panel: Panel) -> pd.DataFrame:
-    """Member x calendar year x phase sums: the regression inputs (``after`` months dropped).
+    """Member x calendar year x phase x eligibility group sums: the regression inputs.
 
-    Returns ``member``, ``year``, ``phase``, ``eligibility_group``, ``cohort`` (the year of the
-    member's first attributed month, 0 when never), ``first_aco``, ``months`` and the sum of each
-    outcome over the row's months.
+    Returns ``member``, ``year``, ``phase`` (``after`` rows included: the estimates drop them; the
+    comparison share and the churn count them), ``eligibility_group``, ``cohort`` (the year of the
+    member's first attributed month, 0 when never), ``first_aco``, ``acos`` (the ACOs the member
+    was ever attributed to), ``months`` and the sum of each outcome over the row's months.
     """
-    m = panel.months.filter(panel.months.phase != AFTER)
+    m = panel.months
     out = m.group_by(["member", "year", "phase", "eligibility_group"]).aggregate(
         cohort=m.first_month.year().max().fill_null(0).cast("int64"), first_aco=m.first_aco.max(),
-        months=m.count(), **{o: m[o].sum() for o in OUTCOMES}).execute()
-    return out.astype({"months": "int64", "year": "int64"}).sort_values(
+        acos=m.acos.max(), months=m.count(), **{o: m[o].sum() for o in OUTCOMES}).execute()
+    return out.astype({"months": "int64", "year": "int64", "acos": "int64"}).sort_values(
         ["member", "year", "phase"], ignore_index=True)
 
 
@@ -161,9 +182,11 @@ def event_cells(panel: Panel, period: str = "quarter") -> pd.DataFrame:
     group = ibis.cases((m.phase == NEVER, NEVER), (cohort & m.phase.isin([TREATED, NOT_YET]), TREATED), else_=None)
     m = m.mutate(period_start=start, group=group).filter(group.notnull())
     per = m.group_by(["member", "group", "period_start"]).aggregate(**{o: m[o].mean() for o in OUTCOMES})
+    # the reference period from its own months (a filter on the month reaches the enrollment scan), not
+    # from ``per``, which the engine would otherwise aggregate twice
     ref_start = _period_before(panel.launch, period)
-    ref = per.filter(per.period_start == ibis.literal(ref_start, type="date"))
-    ref = ref.select(_rm="member", **{f"_r_{o}": ref[o] for o in OUTCOMES})
+    r = m.filter(m.month >= ibis.literal(ref_start, type="date"), m.month < launch_start)
+    ref = r.group_by(_rm=r.member).aggregate(**{f"_r_{o}": r[o].mean() for o in OUTCOMES})
     d = per.join(ref, per.member == ref._rm)
     diffs = {o: d[o] - d[f"_r_{o}"] for o in OUTCOMES}
     sums = {}
@@ -184,29 +207,29 @@ def _period_before(launch: dt.date, period: str) -> dt.date:
     return (start - 1).start_time.date()
 
 
-def group_shares(panel: Panel) -> pd.DataFrame:
+def group_shares(periods: pd.DataFrame) -> pd.DataFrame:
     """ACO-eligible member-months per calendar year: attributed, not attributed, and never attributed
-    (the clean comparison group), with the comparison's share of the year's member-months."""
-    m = panel.months
-    out = m.group_by("year").aggregate(
-        member_months=m.count(), attributed=(m.phase == TREATED).cast("int64").sum(),
-        never_attributed=(m.phase == NEVER).cast("int64").sum()).execute()
-    out = out.sort_values("year", ignore_index=True).astype("int64")
+    (the clean comparison group), with the comparison's share of the year's member-months
+    (from :func:`member_periods`)."""
+    months = periods.pivot_table(index="year", columns="phase", values="months", aggfunc="sum", fill_value=0)
+    months = months.reindex(columns=[TREATED, NEVER, NOT_YET, AFTER], fill_value=0)
+    out = pd.DataFrame({"year": months.index.astype("int64"), "member_months": months.sum(axis=1).to_numpy(),
+                        "attributed": months[TREATED].to_numpy(), "never_attributed": months[NEVER].to_numpy()})
+    out = out.astype("int64").reset_index(drop=True)
     out["not_attributed"] = out["member_months"] - out["attributed"]
     out["comparison_share"] = out["never_attributed"] / out["member_months"]
     return out
 
 
-def churn(panel: Panel) -> pd.DataFrame:
+def churn(periods: pd.DataFrame) -> pd.DataFrame:
     """Attribution churn of the members ever attributed: how many moved to another ACO, how many left
-    the ACOs for a non-ACO plan while still ACO-eligible, and how many did either (one row)."""
-    m = panel.months.filter(panel.months.first_month.notnull())
-    per = m.group_by("member").aggregate(acos=m.aco_id.nunique(), left=(m.phase == AFTER).cast("int64").sum())
-    out = per.aggregate(
-        members=per.count(), switched_aco=(per.acos > 1).cast("int64").sum(),
-        left_aco=(per.left > 0).cast("int64").sum(),
-        either=((per.acos > 1) | (per.left > 0)).cast("int64").sum()).execute()
-    return out.fillna(0).astype("int64")
+    the ACOs for a non-ACO plan while still ACO-eligible, and how many did either (one row, from
+    :func:`member_periods`)."""
+    ever = periods[periods["cohort"] > 0]
+    switched = set(ever.loc[ever["acos"] > 1, "member"])
+    left = set(ever.loc[ever["phase"] == AFTER, "member"])
+    return pd.DataFrame([{"members": ever["member"].nunique(), "switched_aco": len(switched), "left_aco": len(left),
+                          "either": len(switched | left)}]).astype("int64")
 
 
 def baseline_members(panel: Panel, members: ir.Table, risk_scores: ir.Table) -> pd.DataFrame:

@@ -21,7 +21,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dsrip_lib.errors import InputValidationError
 
@@ -32,6 +32,8 @@ LAYERS = ("compliance", "performance", "impact")
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
        "!=": operator.ne}
 FACT_COLUMNS = ["entity_id", "domain", "layer", "metric", "value"]
+# the metrics rating_facts gives a rule to read (a rule on another would never hold: refused instead)
+Metric = Literal["domain_score", "eligible_measures", "payments_before_gate"]
 
 
 class Condition(BaseModel):
@@ -39,9 +41,16 @@ class Condition(BaseModel):
     A comparison never holds on a missing value."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    metric: str
+    metric: Metric
     op: Literal["<", "<=", ">", ">=", "==", "!=", "missing"]
     threshold: float | None = None
+
+    @model_validator(mode="after")
+    def _threshold_with_comparison(self) -> Condition:
+        if (self.op == "missing") != (self.threshold is None):
+            raise ValueError(f"condition on {self.metric}: op {self.op!r} " + (
+                "takes no threshold" if self.op == "missing" else "needs a threshold"))
+        return self
 
     def holds(self, value: float | None) -> bool:
         if self.op == "missing":
@@ -65,10 +74,23 @@ class RatingRule(BaseModel):
 
 class RatingRules(BaseModel):
     """The ordered rules; the first whose conditions hold rates an entity and domain. The last rule
-    should have no condition, so that every entity and domain gets a rating."""
+    has no condition, so that every entity and domain gets a rating."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     rules: tuple[RatingRule, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ends_with_a_default(self) -> RatingRules:
+        if self.rules[-1].when:
+            raise ValueError(f"the last rating rule ({self.rules[-1].text()}) has conditions: end the list with a "
+                             "rule without conditions, so that every entity and domain gets a rating")
+        return self
+
+    def table(self) -> pd.DataFrame:
+        """The rules in order as the methods appendix prints them: number, rating and conditions."""
+        return pd.DataFrame({"rule": range(1, len(self.rules) + 1),
+                             "rating": [RATING_LABELS[r.rating] for r in self.rules],
+                             "text": [r.text() for r in self.rules]})
 
 
 # the evaluator's choice (not the protocol's): overdue documents or a low domain score put a domain at risk
@@ -94,7 +116,7 @@ def rate(facts: pd.DataFrame, rules: RatingRules) -> pd.DataFrame:
     ------
     InputValidationError
         ``facts`` lacks a column, names a layer outside :data:`LAYERS`, has a duplicate
-        (entity, domain, metric) or a non-finite value; no rule applies to an entity and domain.
+        (entity, domain, metric) or a non-finite value.
     """
     missing = [c for c in FACT_COLUMNS if c not in facts.columns]
     if missing:
@@ -124,9 +146,6 @@ def rate(facts: pd.DataFrame, rules: RatingRules) -> pd.DataFrame:
                 out.append({"entity_id": entity, "domain": domain, "rating": RATING_LABELS[rule.rating], "rule": i,
                             "because": rule.text() + (f" ({shown})" if shown else "")})
                 break
-        else:
-            raise InputValidationError(f"rating rules: no rule applies to entity {entity!r}, domain {domain!r} "
-                                       "(rule: end the list with a rule without conditions)")
     return pd.DataFrame(out, columns=["entity_id", "domain", "rating", "rule", "because"])
 
 

@@ -1,7 +1,8 @@
 """The midpoint assessment's methodology appendix, generated from the run and the program definition.
 
-Three tables: every option of every options model the assessment ran with (its own and those of
-the reports whose stages it composes, defaults included); the program-definition values its goals
+Four tables: every option of every options model the assessment ran with (its own and those of
+the reports and stages it composes, defaults included); the rating rules in the order they apply
+(:meth:`~dsrip_lib.evaluation.ratings.RatingRules.table`); the program-definition values its goals
 are judged against; and every protocol discrepancy the project knows of.
 
 The discrepancies are read from ``docs/protocol_discrepancies.md``, the project's one register of
@@ -21,6 +22,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from dsrip_lib.errors import ParameterError
+from dsrip_lib.evaluation.ratings import RatingRules
 from dsrip_lib.params import params_dir
 from dsrip_lib.program import Program
 from dsrip_lib.program.values import AmountTable
@@ -43,6 +45,8 @@ PROGRAM_KEYS = (
 def _words(value: Any) -> str:
     if value is None:
         return "none"
+    if isinstance(value, RatingRules):
+        return "; ".join(f"{i}. {r.text()}" for i, r in enumerate(value.rules, start=1))
     if isinstance(value, BaseModel):
         return ", ".join(f"{k}: {_words(v)}" for k, v in value.model_dump(mode="json").items())
     if isinstance(value, dict):
@@ -51,12 +55,16 @@ def _words(value: Any) -> str:
 
 
 def options_table(run: MidpointRun) -> pd.DataFrame:
-    """Every field of every options model the run used: report, option, value, and whether it is the default."""
+    """Every field of every options model the run used: report (or stage), option, value, and whether it is
+    the default. A field holding a composed stage's options points to that stage's rows, which list the
+    values it ran with."""
     rows = []
     for report, model in {"midpoint_assessment": run.options, **run.composed}.items():
         for name, spec in type(model).model_fields.items():
             value = getattr(model, name)
-            rows.append({"report": report, "option": name, "value": _words(value),
+            words = f"the {name} rows below" if report == "midpoint_assessment" and name in run.composed \
+                else _words(value)
+            rows.append({"report": report, "option": name, "value": words,
                          "source": "default" if value == spec.get_default(call_default_factory=True) else "run"})
     return pd.DataFrame(rows)
 

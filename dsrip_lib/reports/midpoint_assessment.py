@@ -3,8 +3,10 @@
 The Independent Evaluator's midpoint assessment reports, through December 2019, on progress
 toward the demonstration's goals (MassHealth DSRIP Protocol, Sec 6.4.1). The stages are read in
 :mod:`dsrip_lib.reports.midpoint_run`, each goal's table and sentences are written in
-:mod:`dsrip_lib.reports.midpoint_sections` and :mod:`dsrip_lib.reports.midpoint_delivery`, the methodology appendix in
-:mod:`dsrip_lib.reports.midpoint_appendix`. This module opens the report, collects the sections in
+:mod:`dsrip_lib.reports.midpoint_sections` and :mod:`dsrip_lib.reports.midpoint_delivery`, the compliance,
+impact, threats and ratings sections in :mod:`dsrip_lib.reports.midpoint_impact`, the methodology appendix in
+:mod:`dsrip_lib.reports.midpoint_appendix`. The sections come in three layers kept apart (:data:`LAYERS`).
+This module opens the report, collects the sections in
 their order, writes the executive summary from their findings, and draws the charts from the
 published tables.
 """
@@ -29,8 +31,9 @@ from dsrip_lib.reports.midpoint_run import (
     assess,
 )
 from dsrip_lib.reports.midpoint_delivery import engagement_section, investments_section, payments_section
+from dsrip_lib.reports import midpoint_impact
+from dsrip_lib.reports.midpoint_impact import BELOW_DETECTION, DETECTED, event_study_charts
 from dsrip_lib.reports.midpoint_sections import (
-    Finding,
     Section,
     aco_spending_section,
     adoption_section,
@@ -40,7 +43,8 @@ from dsrip_lib.reports.midpoint_sections import (
     utilization_section,
 )
 
-__all__ = ["MidpointOptions", "MidpointRun", "assess", "open_midpoint_report", "sections", "executive_summary"]
+__all__ = ["MidpointOptions", "MidpointRun", "assess", "open_midpoint_report", "sections", "executive_summary",
+           "event_study_charts"]
 
 HEADERS = {
     "period": "Budget period", "through": "Through", "eligible": "ACO-eligible members", "adopted": "Adopted", "rate": "Rate",
@@ -61,8 +65,26 @@ HEADERS = {
     "investment": "Investment", "planned_usd": "Planned ($)", "spent_usd": "Spent ($)", "share": "Share of plan",
     "goal": "Goal", "report": "Report", "option": "Option", "value": "Value", "source": "Source", "key": "Key",
     "id": "Id", "title": "Where and what", "recorded_in": "Recorded in the program definition",
+    "layer": "Layer", "gate": "Gate", "payments": "Payments", "entities": "Entities", "amount_usd": "Amount ($)",
+    "outcome": "Outcome", "relative": "Relative effect", "relative_low": "Interval low",
+    "relative_high": "Interval high",
+    "mde_relative": "Minimum detectable (relative)", "estimate": "Effect", "low": "Effect low", "high": "Effect high",
+    "mde": "Minimum detectable effect", "counterfactual": "Counterfactual mean",
+    "treated_member_months": "ACO member-months", "comparison_member_months": "Comparison member-months",
+    "members": "Members", "clusters": "Clusters", "naive_relative": "Naive pre-post", "naive_low": "Naive low",
+    "naive_high": "Naive high", "placebo_relative": "Placebo", "placebo_low": "Placebo low",
+    "placebo_high": "Placebo high", "event_period": "Periods from launch", "period_start": "Period start",
+    "se": "Standard error", "treated_members": "Launch-cohort members", "comparison_members": "Comparison members",
+    "population": "Population", "expected": "Expected", "ratio": "O/E", "baseline_year": "Baseline year",
+    "characteristic": "Characteristic", "ever_mean": "Later attributed (mean)", "never_mean": "Never attributed (mean)",
+    "std_difference": "Standardised difference", "ever_members": "Later attributed members",
+    "never_members": "Never attributed members", "imbalanced": "Above 0.1", "attributed": "Attributed",
+    "never_attributed": "Never attributed", "not_attributed": "Not attributed",
+    "comparison_share": "Comparison share", "churn": "Churn", "excluded": "Years left out",
+    "all_years": "With every year", "rating": "Rating", "rule": "Rule", "because": "Decided by", "text": "Rule text",
 }
-STATUSES = (ON_TRACK, OFF_TRACK, NOT_ASSESSABLE)
+STATUSES = (ON_TRACK, OFF_TRACK, NOT_ASSESSABLE, DETECTED, BELOW_DETECTION)
+COMPLIANCE, PERFORMANCE, IMPACT = "implementation and compliance", "performance against targets", "estimated impact"
 
 
 def open_midpoint_report(**parameters) -> ReportContext[MidpointOptions]:
@@ -71,8 +93,10 @@ def open_midpoint_report(**parameters) -> ReportContext[MidpointOptions]:
 
 
 def sections(run: MidpointRun) -> dict[str, Section]:
-    """Every goal's section, in the report's order."""
+    """Every section, in the report's order: compliance, the goals, the impact layer and its threats, ratings."""
+    impact = run.impact
     return {
+        "compliance": midpoint_impact.compliance_section(run),
         "adoption": adoption_section(run),
         "spending": spending_section(run),
         "aco spending": aco_spending_section(run),
@@ -82,20 +106,30 @@ def sections(run: MidpointRun) -> dict[str, Section]:
         "cp engagement": engagement_section(run),
         "payments": payments_section(run),
         "investments": investments_section(run),
+        "impact estimates": midpoint_impact.impact_section(impact),
+        "event study": midpoint_impact.event_study_section(impact),
+        "observed to expected": midpoint_impact.oe_section(impact),
+        "selection": midpoint_impact.selection_section(impact),
+        "comparison group": midpoint_impact.comparison_section(impact),
+        "attribution churn": midpoint_impact.churn_section(impact),
+        "covid sensitivity": midpoint_impact.covid_section(impact),
+        "ratings": midpoint_impact.ratings_section(run),
     }
 
 
-def findings(parts: dict[str, Section]) -> list[Finding]:
-    return [f for section in parts.values() for f in section.findings]
+# the layer of each section's findings (the issue keeps them apart; the ratings read the first two)
+LAYERS = {"compliance": COMPLIANCE, "impact estimates": IMPACT}
 
 
 def executive_summary(run: MidpointRun, parts: dict[str, Section]) -> Section:
-    """One row per finding of every section, in order: the goal, the sentence and its status."""
-    found = findings(parts)
-    table = pd.DataFrame([{"goal": f.goal, "finding": f.text, "status": f.status} for f in found])
-    caption = (f"Progress toward each goal of the program through {run.through.label} (Sec 6.4.1): each finding as the "
-               "section below writes it, on track, off track or not assessable")
-    return Section(table, caption, [f.text for f in found], found)
+    """One row per finding of every section, in order: its layer, the goal, the sentence and its status."""
+    rows = [{"layer": LAYERS.get(key, PERFORMANCE), "goal": f.goal, "finding": f.text, "status": f.status}
+            for key, section in parts.items() for f in section.findings]
+    table = pd.DataFrame(rows, columns=["layer", "goal", "finding", "status"])
+    caption = (f"The assessment through {run.through.label} (Sec 6.4.1), in three layers kept apart: implementation "
+               "and compliance, performance against each goal (on track, off track or not assessable) and the "
+               "estimated impact of the ACOs (a change beyond chance, or below what the data can detect)")
+    return Section(table, caption, table["finding"].tolist(), [f for s in parts.values() for f in s.findings])
 
 
 def status_counts(summary: Section) -> pd.DataFrame:
@@ -107,6 +141,7 @@ def status_counts(summary: Section) -> pd.DataFrame:
 def headline(summary: Section) -> dict[str, tuple[float, str]]:
     """The results.json values: each finding's headline number and the count of findings per status."""
     values = {f.key: (f.value, f.description) for f in summary.findings if f.key is not None}
+    values |= {key: (value, description) for f in summary.findings for key, value, description in f.more}
     for r in status_counts(summary).itertuples():
         values[f"findings_{r.status.replace(' ', '_')}"] = (float(r.findings), f"Findings {r.status}")
     return values
@@ -136,9 +171,9 @@ def method_text(run: MidpointRun, ctx: ReportContext[MidpointOptions], data_dir:
 
 # -- the appendix -------------------------------------------------------------------------------------
 def appendix(run: MidpointRun) -> dict[str, pd.DataFrame]:
-    """The methodology appendix's tables: options, program values, known discrepancies."""
-    return {"options": options_table(run), "program values": program_table(run.program),
-            "discrepancies": discrepancies_table(run.program)}
+    """The methodology appendix's tables: options, the rating rules, program values, known discrepancies."""
+    return {"options": options_table(run), "rating rules": run.composed["impact"].rating_rules.table(),
+            "program values": program_table(run.program), "discrepancies": discrepancies_table(run.program)}
 
 
 # -- charts (from the published, suppressed tables) -------------------------------------------------

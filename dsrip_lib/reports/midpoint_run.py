@@ -17,10 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dsrip_lib.accountability.adoption import AdoptionResult, adoption_rates
 from dsrip_lib.errors import ParameterError
+from dsrip_lib.evaluation.ratings import rate, rating_facts
 from dsrip_lib.program import BudgetPeriod, Program
 from dsrip_lib.program.spending import Truncation
 from dsrip_lib.reports import accountability, payments_quarterly, quality_domain_tests, stages
 from dsrip_lib.reports.context import ReportContext
+from dsrip_lib.reports.impact import EvaluatorChoices, ImpactOptions, ImpactRun, impact_run
 from dsrip_lib.reports.state_accountability_recoupment import growth_of
 from dsrip_lib.spending.growth import SpendingGrowthResult
 from dsrip_lib.spending.pmpm import aco_member_costs
@@ -50,6 +52,10 @@ class MidpointOptions(BaseModel):
     scores_approved_on
         When CMS approved each budget period's accountability scores (as in payments_quarterly);
         default none: every withheld amount is still a balance.
+    impact
+        The evaluator's choices for the evaluation stage (:class:`~dsrip_lib.reports.impact.EvaluatorChoices`:
+        clustering, COVID years, event-study period, the rating rules); its level, power and the
+        period rated are this report's ``confidence``, ``power`` and ``through``.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -63,14 +69,16 @@ class MidpointOptions(BaseModel):
     reading: quality_domain_tests.Reading = quality_domain_tests.DEFAULT_READING
     truncation: Truncation | None = None
     scores_approved_on: dt.date | dict[int, dt.date] | None = None
+    impact: EvaluatorChoices = EvaluatorChoices()
 
 
 @dataclass(frozen=True)
 class MidpointRun:
     """The stage results of every goal, cut at the end of ``through``.
 
-    ``composed`` holds the options model of each report whose stage the assessment runs, with
-    the values it ran with (the methodology appendix lists them); ``aco_variation`` the random
+    ``composed`` holds the options model of each report or stage the assessment runs, with
+    the values it ran with (the methodology appendix lists them); ``impact`` the evaluation stage's
+    frames; ``ratings`` each ACO and domain rated by the run's rules; ``aco_variation`` the random
     variation of each ACO's savings in ``through``; ``spending_se`` the standard error of the
     ACO population's PMPM per measured year (:func:`~dsrip_lib.spending.variation.pmpm_variance`).
     """
@@ -89,6 +97,8 @@ class MidpointRun:
     engagement: pd.DataFrame | None = field(repr=False)
     investments: pd.DataFrame | None = field(repr=False)
     names: pd.DataFrame = field(repr=False)
+    impact: ImpactRun = field(repr=False)
+    ratings: pd.DataFrame = field(repr=False)
 
     @property
     def labels(self) -> dict[int, str]:
@@ -127,7 +137,8 @@ def assess(ctx: ReportContext[MidpointOptions]) -> MidpointRun:
     ----------
     MassHealth DSRIP Protocol, Sec 6.4.1 (midpoint assessment through December 2019); Sec 5.2.1.1
     (adoption), 5.2.1.2 and 5.3.2 (spending), 5.2.1.3 (quality and utilisation), 4.5 (CP
-    engagement), 4 and 5.1.2 (payments and withholds), 4.6 (statewide investments).
+    engagement), 4 and 5.1.2 (payments and withholds), 4.6 (statewide investments), 3.2-3.4 and
+    5.5.1 (payment gates: the compliance layer of the ratings).
     """
     program, opts, data = ctx.program, ctx.options, ctx.data
     through = through_period(program, opts.through)
@@ -140,6 +151,9 @@ def assess(ctx: ReportContext[MidpointOptions]) -> MidpointRun:
         "accountability": accountability.AccountabilityOptions(missing_domain=opts.missing_domain),
         "payments_quarterly": payments_quarterly.PaymentsOptions(missing_domain=opts.missing_domain,
                                                                  scores_approved_on=opts.scores_approved_on),
+        # one level and power for the whole report; the ratings are of the period assessed
+        "impact": ImpactOptions(**dict(opts.impact), alpha=round(1 - opts.confidence, 12), power=opts.power,
+                                ratings_budget_period=through.number),
     }
     quality = quality_domain_tests.score(replace(ctx, options=composed["quality_domain_tests"]))
     payments = payments_quarterly.build(replace(ctx, options=composed["payments_quarterly"]))
@@ -167,5 +181,10 @@ def assess(ctx: ReportContext[MidpointOptions]) -> MidpointRun:
     entities = data.to_pandas("entities")
     engagement = data.to_pandas("cp_engagement") if data.has("cp_engagement") else None
     investments = data.to_pandas("statewide_investments") if data.has("statewide_investments") else None
+    impact_opts = composed["impact"]
+    # a domain without an eligible measure has no score and is rated insufficient data
+    domains = stages.aco_quality(ctx, opts.benchmarks, "reweight").domains
+    ratings = rate(rating_facts(domains, through.number, payments.gating), impact_opts.rating_rules)
     return MidpointRun(program, through, opts, composed, adoption, growth, spending_se, tcoc, variation, quality,
-                       payments, engagement, investments, entities[["entity_id", "name", "entity_type"]])
+                       payments, engagement, investments, entities[["entity_id", "name", "entity_type"]],
+                       impact_run(ctx, impact_opts, through.end), ratings)

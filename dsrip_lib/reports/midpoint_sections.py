@@ -53,7 +53,8 @@ FORMATTERS = (pct, usd, pmpm, count, ratio)
 @dataclass(frozen=True)
 class Finding:
     """One line of the executive summary: the goal, a sentence with its number, the status, and the
-    headline value (``key``, ``value``, ``description``) published to results.json (None: none)."""
+    headline value (``key``, ``value``, ``description``) published to results.json (None: none),
+    with any further ``(key, value, description)`` published beside it (``more``: an interval's bounds)."""
 
     goal: str
     text: str
@@ -61,6 +62,7 @@ class Finding:
     key: str | None = None
     value: float | None = None
     description: str = ""
+    more: tuple[tuple[str, float, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -87,5 +87,6 @@ REPORTS: dict[str, ReportSpec] = {
     "midpoint_assessment": ReportSpec("notebooks/midpoint_assessment.ipynb",
                                       "dsrip_lib.reports.midpoint_assessment:MidpointOptions",
                                       headline=("adoption_rate", "spending_reduction", "findings_on_track",
-                                                "findings_off_track")),
+                                                "findings_off_track", "impact.primary_care_visits.relative_effect",
+                                                "impact.inpatient_admissions.relative_effect")),
 }

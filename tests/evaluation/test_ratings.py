@@ -57,10 +57,26 @@ def test_bad_facts_and_rules_without_a_fallback_are_refused():
         rate(pd.concat([FACTS, FACTS.head(1)]), DEFAULT_RULES)
     with pytest.raises(InputValidationError, match="layer"):
         rate(FACTS.assign(layer="gossip"), DEFAULT_RULES)
-    only = RatingRules.model_validate({"rules": [{"rating": "at_risk", "when": [
-        {"metric": "domain_score", "op": "<", "threshold": 0.1}]}]})
-    with pytest.raises(InputValidationError, match="no rule applies to entity 'ACO1'"):
-        rate(FACTS, only)
+    with pytest.raises(ValidationError, match="last rating rule"):
+        RatingRules.model_validate({"rules": [{"rating": "at_risk", "when": [
+            {"metric": "domain_score", "op": "<", "threshold": 0.1}]}]})
+
+
+@pytest.mark.parametrize("condition, message", [
+    ({"metric": "domain_score", "op": "<"}, "needs a threshold"),
+    ({"metric": "domain_score", "op": "missing", "threshold": 0.5}, "takes no threshold"),
+    ({"metric": "domian_score", "op": "<", "threshold": 0.5}, "domain_score"),
+])
+def test_a_condition_that_could_never_be_read_is_refused(condition, message):
+    with pytest.raises(ValidationError, match=message):
+        RatingRules.model_validate({"rules": [{"rating": "at_risk", "when": [condition]}, {"rating": "on_track"}]})
+
+
+def test_the_rules_table_prints_every_rule_in_order():
+    table = DEFAULT_RULES.table()
+    assert table["rule"].tolist() == list(range(1, len(DEFAULT_RULES.rules) + 1))
+    assert table["text"].iloc[2] == "at risk if domain_score < 0.6"
+    assert table["text"].iloc[-1] == "on track if no rule above holds"
 
 
 def test_facts_from_domain_scores_and_gating_exceptions():
