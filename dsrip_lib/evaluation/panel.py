@@ -42,6 +42,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from dsrip_lib.exact import exact_sum
 from dsrip_lib.inputs.codes import EMERGENCY, INPATIENT
 from dsrip_lib.program import Program
 from dsrip_lib.program.spending import Truncation
@@ -143,6 +144,15 @@ def outcome_panel(claims: ir.Table, enrollment: ir.Table, attribution: ir.Table,
     return Panel(months.mutate(phase=phase), program.calendar.baseline_year, launch_date(program))
 
 
+def _sum(x: ir.NumericColumn) -> ir.NumericScalar:
+    """A sum the same on every run: exact for floats (:func:`~dsrip_lib.exact.exact_sum`), integers as they are."""
+    return exact_sum(x) if x.type().is_floating() else x.sum()
+
+
+def _mean(x: ir.NumericColumn) -> ir.FloatingScalar:
+    return _sum(x) / x.count()
+
+
 def member_periods(panel: Panel) -> pd.DataFrame:
     """Member x calendar year x phase x eligibility group sums: the regression inputs.
 
@@ -154,7 +164,7 @@ def member_periods(panel: Panel) -> pd.DataFrame:
     m = panel.months
     out = m.group_by(["member", "year", "phase", "eligibility_group"]).aggregate(
         cohort=m.first_month.year().max().fill_null(0).cast("int64"), first_aco=m.first_aco.max(),
-        acos=m.acos.max(), months=m.count(), **{o: m[o].sum() for o in OUTCOMES}).execute()
+        acos=m.acos.max(), months=m.count(), **{o: _sum(m[o]) for o in OUTCOMES}).execute()
     return out.astype({"months": "int64", "year": "int64", "acos": "int64"}).sort_values(
         ["member", "year", "phase"], ignore_index=True)
 
@@ -181,18 +191,18 @@ def event_cells(panel: Panel, period: str = "quarter") -> pd.DataFrame:
     cohort = m.first_month.truncate(unit).cast("date") == launch_start
     group = ibis.cases((m.phase == NEVER, NEVER), (cohort & m.phase.isin([TREATED, NOT_YET]), TREATED), else_=None)
     m = m.mutate(period_start=start, group=group).filter(group.notnull())
-    per = m.group_by(["member", "group", "period_start"]).aggregate(**{o: m[o].mean() for o in OUTCOMES})
+    per = m.group_by(["member", "group", "period_start"]).aggregate(**{o: _mean(m[o]) for o in OUTCOMES})
     # the reference period from its own months (a filter on the month reaches the enrollment scan), not
     # from ``per``, which the engine would otherwise aggregate twice
     ref_start = _period_before(panel.launch, period)
     r = m.filter(m.month >= ibis.literal(ref_start, type="date"), m.month < launch_start)
-    ref = r.group_by(_rm=r.member).aggregate(**{f"_r_{o}": r[o].mean() for o in OUTCOMES})
+    ref = r.group_by(_rm=r.member).aggregate(**{f"_r_{o}": _mean(r[o]) for o in OUTCOMES})
     d = per.join(ref, per.member == ref._rm)
     diffs = {o: d[o] - d[f"_r_{o}"] for o in OUTCOMES}
     sums = {}
     for o, x in diffs.items():
-        sums[f"{o}_sum"] = x.sum()
-        sums[f"{o}_sumsq"] = (x * x).sum()
+        sums[f"{o}_sum"] = exact_sum(x)
+        sums[f"{o}_sumsq"] = exact_sum(x * x)
     out = d.group_by(["period_start", "group"]).aggregate(members=d.count(), **sums).execute()
     out["period_start"] = pd.to_datetime(out["period_start"])
     step = 1 if period == "month" else 3
@@ -239,7 +249,7 @@ def baseline_members(panel: Panel, members: ir.Table, risk_scores: ir.Table) -> 
     year and female indicator."""
     m = panel.months.filter(panel.months.year == panel.baseline_year)
     per = m.group_by("member").aggregate(
-        group=ibis.ifelse(m.first_month.isnull(), NEVER, "ever").max(), **{o: m[o].mean() for o in OUTCOMES})
+        group=ibis.ifelse(m.first_month.isnull(), NEVER, "ever").max(), **{o: _mean(m[o]) for o in OUTCOMES})
     start = ibis.literal(dt.date(panel.baseline_year, 1, 1), type="date")
     mem = members.select(_mm=members.member_id.hash(), age=(start.epoch_days() - members.birth_date.epoch_days()) / DAYS_PER_YEAR,
                          female=(members.sex == "F").cast("int64"))
@@ -250,5 +260,5 @@ def baseline_members(panel: Panel, members: ir.Table, risk_scores: ir.Table) -> 
     sums = {}
     for t in traits:
         x = j[t].cast("float64")
-        sums |= {f"{t}_n": x.count(), f"{t}_sum": x.sum(), f"{t}_sumsq": (x * x).sum()}
+        sums |= {f"{t}_n": x.count(), f"{t}_sum": exact_sum(x), f"{t}_sumsq": exact_sum(x * x)}
     return j.group_by("group").aggregate(members=j.count(), **sums).execute().sort_values("group", ignore_index=True)
