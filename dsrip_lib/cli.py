@@ -24,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
 
     synth = sub.add_parser("synth", help="generate a synthetic Medicaid state")
     synth.add_argument("--profile", default="small",
-                       help="a profile of params/synth/synth.yaml: tiny, small (default) or state")
+                       help="a profile of params/synth/synth.yaml: tiny, small (default), state or large")
     synth.add_argument("--seed", type=int, default=2017)
     synth.add_argument("--out", type=Path, required=True)
 

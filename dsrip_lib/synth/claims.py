@@ -75,13 +75,14 @@ def simulate_claims(cfg: Config, world: World, rng: np.random.Generator, block: 
     (1 - p_zero); a persistent frailty carries part of the log cost from year to year. The
     losing ACO's members cost ``cost_multiplier`` times more from ``from_budget_period`` on.
     Primary-care visits (probability and counts by group) go mostly to the assigned PCP; the
-    rest of the cost is split into lines by service category, paid to the member's ACO's
-    providers with probability ``aco_network_loyalty``. Inpatient admissions are lines of their
-    own (one facility line each, ``costs.admissions``), more frequent in costlier member-years.
+    rest of the cost is split into services by service category, paid to the member's ACO's
+    providers with probability ``aco_network_loyalty``. Inpatient admissions are services of their
+    own (one facility claim each, ``costs.admissions``), more frequent in costlier member-years.
     Visits and admissions carry the planted program effect and selection
     (:func:`program_multipliers`); both are carved out of the member-year's cost, so the effect
     moves utilisation, never the annual cost. Excluded categories (Sec 5.2.1.2) come as extra
-    lines; every LTSS line is excluded as LTSS.
+    services; every LTSS line is excluded as LTSS. Each of these services is then split into claim
+    lines (:func:`split_lines`).
 
     References
     ----------
@@ -89,6 +90,8 @@ def simulate_claims(cfg: Config, world: World, rng: np.random.Generator, block: 
     (claims paid to APM providers).
     """
     c, pc, cal = cfg.costs, cfg.providers, cfg.calendar
+    # the lines of each service come from a stream of their own: every other draw stays as it was
+    lines_rng = rng.spawn(1)[0]
     n_years = cal.n_years
     months_in, first_month = _month_range(block)
     g = block.group[:, None]
@@ -171,9 +174,49 @@ def simulate_claims(cfg: Config, world: World, rng: np.random.Generator, block: 
     service_date = cal.months[month] + np.floor(rng.random(len(owner)) * days).astype("timedelta64[D]")
     provider = _providers(world, rng, block, row, month, category, pc["aco_network_loyalty"], c["pcp_loyalty"])
     order = np.lexsort((service_date, row))
-    claims = Claims(row[order], month[order], service_date[order], provider[order], category[order],
-                    visit[order], amount[order], exclusion[order], expected=mean)
-    return claims, risk
+    services = Claims(row[order], month[order], service_date[order], provider[order], category[order],
+                      visit[order], amount[order], exclusion[order], expected=mean)
+    return split_lines(cfg, lines_rng, services), risk
+
+
+def split_lines(cfg: Config, rng: np.random.Generator, services: Claims) -> Claims:
+    """Each service (a visit, a stay, a pharmacy or other cost item) as the claim lines of a real
+    extract: ``1 + Poisson(lines_per_service - 1)`` lines by service category (a line per
+    procedure code of a professional visit, per revenue code of an institutional stay, per
+    prescription), on the service's member, date, provider, category and exclusion category.
+
+    The service's paid amount is split in whole cents that add up exactly to it (random shares),
+    so spending by member, date and category is as before the split; only the first line of a
+    primary-care visit (its E&M line) keeps ``visit``, so visits counted as flagged lines or as
+    distinct service dates are as before too.
+
+    References
+    ----------
+    MassHealth DSRIP Protocol, Sec 5.2.1.2 (claims-based PMPM; the split leaves every sum
+    unchanged). Calibration: ``costs.lines_per_service`` in params/synth/synth.yaml, cited in
+    docs/synthetic_data.md.
+    """
+    per_category = cfg.costs["lines_per_service"]
+    mean = np.array([per_category[s] for s in SERVICE_CATEGORIES], dtype=float)
+    k = 1 + rng.poisson(mean[services.category] - 1)
+    owner = np.repeat(np.arange(len(k)), k)
+    first = np.cumsum(k) - k
+    is_first = np.zeros(len(owner), dtype=bool)
+    is_first[first] = True
+    # random shares: the running weight within each service over its total, applied to its cents
+    weight = rng.exponential(1.0, len(owner))
+    running = np.cumsum(weight)
+    running -= np.repeat(running[first] - weight[first], k)
+    last = first + k - 1
+    cents = np.round(services.amount * 100).astype(np.int64)
+    # clipped: a tiny first weight can lose its sign to the rounding of the block-wide running sum
+    upto = np.clip(np.floor(cents[owner] * (running / running[last][owner])), 0, None).astype(np.int64)
+    upto[last] = cents
+    before = np.concatenate([[0], upto[:-1]])
+    before[first] = 0
+    return Claims(services.row[owner], services.month[owner], services.service_date[owner],
+                  services.provider[owner], services.category[owner], services.visit[owner] & is_first,
+                  (upto - before) / 100, services.exclusion[owner], expected=services.expected)
 
 
 def program_multipliers(cfg: Config, block: Block) -> dict[str, np.ndarray]:
