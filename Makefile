@@ -45,7 +45,15 @@ $(LAB_STAMP): requirements-lab.lock $(STAMP)
 # PySpark for the Spark equivalence tests (docs/scale.md): the optional `spark` extra, from its own hash-pinned
 # lock kept at requirements.lock's versions. `make test` installs it (the tests also need Java 17; without Java
 # they skip and say why); `make report` does not.
+# Java 17 comes from apt-get when missing and root; otherwise the Spark tests are skipped with the reason shown.
 $(SPARK_STAMP): requirements-spark.lock $(STAMP)
+	@if ! command -v java >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Java 17 for the Spark tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null) \
+	      || echo "could not install Java: the Spark tests will be skipped"; \
+	  else echo "no Java: the Spark tests will be skipped (install Java 17 to run them; docs/scale.md)"; fi; \
+	fi
 	$(BIN)/python -m pip install -q --require-hashes -r requirements-spark.lock
 	touch $(SPARK_STAMP)
 
