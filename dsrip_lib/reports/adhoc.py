@@ -64,7 +64,8 @@ def _from_root(path: str | Path) -> Path:
 
 def open_adhoc(*, program: str, data_dir: str | Path, backend: str = "duckdb",
                options: dict[str, Any] | None = None, output_dir: str | Path | None = None,
-               data_validated: bool = False, **unexpected: Any) -> ReportContext[AdhocOptions]:
+               data_validated: bool = False, stage_cache: str | Path | None = None,
+               **unexpected: Any) -> ReportContext[AdhocOptions]:
     """The context of an ad hoc notebook from its parameters cell (``registry.NOTEBOOK_PARAMETERS``).
 
     As :func:`~dsrip_lib.reports.context.open_report` with :class:`AdhocOptions` and the
@@ -84,8 +85,8 @@ def open_adhoc(*, program: str, data_dir: str | Path, backend: str = "duckdb",
     if program_path(program) == Path(program):  # a path, not a program name
         program = str(_from_root(program))
     return open_report(AdhocOptions, program=program, data_dir=_from_root(data_dir), backend=backend,
-                       options=options, output_dir=output_dir, data_validated=data_validated, headers=HEADERS,
-                       **unexpected)
+                       options=options, output_dir=output_dir, data_validated=data_validated,
+                       stage_cache=stage_cache, headers=HEADERS, **unexpected)
 
 
 def with_options(ctx: ReportContext[Any], model: type[Options], **options: Any) -> ReportContext[Options]:

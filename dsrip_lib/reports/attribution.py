@@ -19,7 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from dsrip_lib.accountability.adoption import AdoptionResult, adoption_rates
+from dsrip_lib.accountability.adoption import AdoptionResult
 from dsrip_lib.attribution.flows import aco_flow_summary, flow_matrix, flows
 from dsrip_lib.attribution.member_months import attributed_members, monthly_counts
 from dsrip_lib.attribution.plurality import TieBreak, check_tie_break
@@ -29,6 +29,7 @@ from dsrip_lib.inputs.codes import ACO_ENTITY_TYPE
 from dsrip_lib.program import BudgetPeriod
 from dsrip_lib.publishing import charts
 from dsrip_lib.publishing.publisher import SUPPRESSED, Publisher, plot_values
+from dsrip_lib.reports import stages
 from dsrip_lib.reports.context import ReportContext, open_report
 
 
@@ -488,10 +489,7 @@ def adoption_results(ctx: ReportContext[AttributionOptions],
 
     A period without ACO-eligible members comes back without a rate, for the table to say so.
     """
-    data = ctx.data
-    tables = (data.table(n) for n in ("enrollment", "pcp_assignments", "providers", "entities", "claims"))
-    return adoption_rates(ctx.program, [p.number for p in periods], *tables,
-                          day=ctx.options.assignment_snapshot_day, if_empty="report")
+    return stages.adoption(ctx, [p.number for p in periods], ctx.options.assignment_snapshot_day)
 
 
 def adoption_tally(results: Sequence[AdoptionResult], labels: dict[int, str]) -> tuple[list[str], list[str]]:

@@ -15,7 +15,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from dsrip_lib.accountability.adoption import AdoptionResult, adoption_rates
+from dsrip_lib.accountability.adoption import AdoptionResult
 from dsrip_lib.errors import ParameterError
 from dsrip_lib.evaluation.ratings import rate, rating_facts
 from dsrip_lib.program import BudgetPeriod, Program
@@ -158,8 +158,7 @@ def assess(ctx: ReportContext[MidpointOptions]) -> MidpointRun:
     quality = quality_domain_tests.score(replace(ctx, options=composed["quality_domain_tests"]))
     payments = payments_quarterly.build(replace(ctx, options=composed["payments_quarterly"]))
     numbers = [p.number for p in program.calendar.budget_periods("aco") if p.number <= through.number]
-    adoption = adoption_rates(program, numbers, *(data.table(n) for n in (
-        "enrollment", "pcp_assignments", "providers", "entities", "claims")), if_empty="report")
+    adoption = stages.adoption(ctx, numbers)
     growth = growth_of(ctx)  # the State spending-growth chain, as the State score reads it
     tcoc = stages.aco_tcoc(ctx, opts.truncation)
     tcoc = tcoc[tcoc["budget_period"] <= through.number]

@@ -66,9 +66,10 @@ class DescriptionRun:
 
 def open_description_report(*, program: str, data_dir: Any = None, backend: str = "duckdb",
                             options: dict[str, Any] | None = None, output_dir: Any = None,
-                            data_validated: bool = False, **unexpected: Any) -> DescriptionContext:
-    """The report's context from its parameters cell. ``data_dir``, ``backend`` and ``data_validated``
-    are accepted as every report's parameters and not read: the report reads no data.
+                            data_validated: bool = False, stage_cache: Any = None,
+                            **unexpected: Any) -> DescriptionContext:
+    """The report's context from its parameters cell. ``data_dir``, ``backend``, ``data_validated`` and
+    ``stage_cache`` are accepted as every report's parameters and not read: the report reads no data.
 
     Raises
     ------

@@ -1,21 +1,25 @@
-"""Stage results several reports share, computed once per report context.
+"""Stage results several reports share, computed once per report context and once per run.
 
 A report that composes others (the State score reads the quality, accountability and spending
 stages) would otherwise attribute every member-month and scan the claims once per stage. Each
 function here computes its stage from the context's program and data the first time it is asked
 and keeps the result in ``ctx.computed`` under a key naming the stage and the options it depends
 on; the library functions stay pure, this is only the reports' memory of what they computed.
+Stages whose results are frames are also kept in the run's :class:`~dsrip_lib.reports.stage_cache.StageCache`
+(``ctx.shared``), so the run's other reports, in other processes, read them instead of computing
+them again; expressions on the backend (the monthly attribution) stay in the context.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import TypeVar
 
 import ibis.expr.types as ir
 import pandas as pd
 
+from dsrip_lib.accountability.adoption import AdoptionResult, adoption_rates
 from dsrip_lib.attribution.member_months import monthly_counts
 from dsrip_lib.attribution.rules import SnapshotDay, monthly_attribution
 from dsrip_lib.evaluation.panel import Panel, member_periods, outcome_panel
@@ -31,16 +35,17 @@ from dsrip_lib.spending.pmpm import pmpm_cells
 T = TypeVar("T")
 
 
-def _once(ctx: ReportContext, key: Hashable, compute: Callable[[], T]) -> T:
+def _once(ctx: ReportContext, key: Hashable, compute: Callable[[], T], shared: bool = True) -> T:
+    """``compute()`` once per context, and once per run when ``shared`` (its result must pickle)."""
     if key not in ctx.computed:
-        ctx.computed[key] = compute()
+        ctx.computed[key] = ctx.shared.get(key, compute) if shared and ctx.shared else compute()
     return ctx.computed[key]
 
 
 def attribution(ctx: ReportContext, day: SnapshotDay = "last") -> ir.Table:
     """The monthly attribution (Sec 4.4.4), an expression on the backend."""
     tables = [ctx.data.table(n) for n in ("enrollment", "pcp_assignments", "providers", "entities")]
-    return _once(ctx, ("attribution", day), lambda: monthly_attribution(*tables, ctx.program, day=day))
+    return _once(ctx, ("attribution", day), lambda: monthly_attribution(*tables, ctx.program, day=day), shared=False)
 
 
 def attributed_counts(ctx: ReportContext, day: SnapshotDay = "last") -> pd.DataFrame:
@@ -64,6 +69,22 @@ def aco_tcoc(ctx: ReportContext, truncation: Truncation | None = None) -> pd.Dat
     capitation = data.to_pandas("medical_capitation") if data.has("medical_capitation") else None
     return _once(ctx, ("aco_tcoc", truncation), lambda: aco_benchmarks(spending_cells(ctx, truncation), ctx.program,
                                                                        capitation))
+
+
+def adoption(ctx: ReportContext, budget_periods: Sequence[int], day: SnapshotDay = "last") -> list[AdoptionResult]:
+    """The ACO/APM adoption rate of each of ``budget_periods`` (Sec 5.2.1.1, Exhibit 26), a period
+    without ACO-eligible members without a rate (``if_empty="report"``).
+
+    One pass computes every ACO budget period of the program
+    (:func:`~dsrip_lib.accountability.adoption.adoption_rates`); a period's result does not depend
+    on the others asked with it, so every report reads the one pass.
+    """
+    data = ctx.data
+    every = [p.number for p in ctx.program.calendar.budget_periods("aco")]
+    results = {r.budget_period: r for r in _once(ctx, ("adoption", day), lambda: adoption_rates(
+        ctx.program, every, *(data.table(n) for n in ("enrollment", "pcp_assignments", "providers", "entities",
+                                                      "claims")), day=day, if_empty="report"))}
+    return [results[bp] for bp in budget_periods]
 
 
 def run_benchmarks(program: Program, path: str | None) -> pd.DataFrame:
@@ -91,4 +112,4 @@ def impact_panel(ctx: ReportContext, through: dt.date | None = None) -> tuple[Pa
         panel = outcome_panel(data.table("claims"), data.table("enrollment"), attribution(ctx), ctx.program,
                               through=through)
         return panel, member_periods(panel)
-    return _once(ctx, ("impact_panel", through), compute)
+    return _once(ctx, ("impact_panel", through), compute, shared=False)  # the panel is an expression

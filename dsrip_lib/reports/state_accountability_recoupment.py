@@ -17,7 +17,6 @@ from typing import Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from dsrip_lib.accountability.adoption import adoption_rates
 from dsrip_lib.accountability.state import (
     NAMES,
     StateScore,
@@ -130,7 +129,7 @@ def score(ctx: ReportContext[StateOptions]) -> StateRun:
     ----------
     MassHealth DSRIP Protocol, Sec 5.1.1, 5.1.3, 5.2.1; Appendix C.
     """
-    program, opts, data = ctx.program, ctx.options, ctx.data
+    program, opts = ctx.program, ctx.options
     shared = {"benchmarks": opts.benchmarks, "missing_domain": opts.missing_domain}
     quality = quality_domain_tests.score(replace(ctx, options=quality_domain_tests.QualityOptions(
         **shared, reading=opts.reading)))
@@ -138,9 +137,7 @@ def score(ctx: ReportContext[StateOptions]) -> StateRun:
         **shared, truncation=opts.truncation)))
     growth = growth_of(ctx)
     candidates = [bp for bp in scored_periods(program) if bp in quality.state]
-    adoption = {r.budget_period: r for r in adoption_rates(
-        program, candidates, *(data.table(n) for n in ("enrollment", "pcp_assignments", "providers", "entities",
-                                                       "claims")), if_empty="report")}
+    adoption = {r.budget_period: r for r in stages.adoption(ctx, candidates)}
     available = {}
     for bp in candidates:
         weights = program.require("state_accountability").domain_weights_in(bp)

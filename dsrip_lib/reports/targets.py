@@ -18,11 +18,10 @@ from typing import Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from dsrip_lib.accountability.adoption import adoption_rates
 from dsrip_lib.errors import DsripError, InputValidationError
 from dsrip_lib.inputs.files import locate
 from dsrip_lib.program.spending import Truncation
-from dsrip_lib.reports import quality_domain_tests, state_accountability_recoupment
+from dsrip_lib.reports import quality_domain_tests, stages, state_accountability_recoupment
 from dsrip_lib.reports.context import ReportContext, open_report
 from dsrip_lib.tracking.actuals import check_actuals
 from dsrip_lib.tracking.diagram import load_diagram
@@ -115,7 +114,7 @@ def goal_tracker(ctx: ReportContext[TargetsOptions]) -> Tracker | None:
     ----------
     MassHealth DSRIP Protocol, Sec 5.2.1.1-5.2.1.3 (Exhibits 26-29).
     """
-    program, opts, data = ctx.program, ctx.options, ctx.data
+    program, opts = ctx.program, ctx.options
     if not has_goals(program):
         return None
     table = program_goals(program)
@@ -123,9 +122,7 @@ def goal_tracker(ctx: ReportContext[TargetsOptions]) -> Tracker | None:
         benchmarks=opts.benchmarks, missing_domain=opts.missing_domain, reading=opts.reading)))
     growth = state_accountability_recoupment.growth_of(
         replace(ctx, options=state_accountability_recoupment.StateOptions(truncation=opts.truncation)))
-    adoption = adoption_rates(program, [p.number for p in program.calendar.budget_periods("aco")],
-                              *(data.table(n) for n in ("enrollment", "pcp_assignments", "providers", "entities",
-                                                        "claims")), if_empty="report")
+    adoption = stages.adoption(ctx, [p.number for p in program.calendar.budget_periods("aco")])
     actuals = goal_actuals(program, adoption, growth, quality.tests, quality.utilization)
     as_of = opts.as_of or data_end(ctx)
     return Tracker(table, target_statuses(table, actuals, as_of), as_of,

@@ -98,7 +98,7 @@ def report_record(
     return {
         "notebook": _display_path(notebook, root),
         "parameters": {
-            **{k: v for k, v in parameters.items() if k != "output_dir"},
+            **{k: v for k, v in parameters.items() if k not in ("output_dir", "stage_cache")},  # scratch paths
             "backend": mask(parameters["backend"]),
         },
         "start": run.get("start_time"),

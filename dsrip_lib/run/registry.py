@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict
 from dsrip_lib.errors import ParameterError
 
 # What the runner injects into every notebook's parameters cell, beside the report's options.
-NOTEBOOK_PARAMETERS = ("run_id", "program", "data_dir", "backend", "options", "output_dir", "data_validated")
+NOTEBOOK_PARAMETERS = ("run_id", "program", "data_dir", "backend", "options", "output_dir", "data_validated",
+                       "stage_cache")
 
 
 class NoOptions(BaseModel):
@@ -40,12 +41,18 @@ class ReportSpec:
     headline
         Keys of the report's ``results.json`` shown beside it in the run's ``index.html`` and
         compared across the grid by ``dsrip sweep`` (the values come from ``results.json`` only).
+    cost
+        Rough relative cost of the report's own work at state scale (stages it shares with
+        others not counted). The runner starts the costliest first, so that its worker pool does
+        not end on a long report running alone (longest-processing-time-first); it changes no
+        output, and the reports keep this order everywhere else.
     """
 
     notebook: str
     options: str | None = None
     contract_data: bool = True
     headline: tuple[str, ...] = ()
+    cost: int = 1
 
     def options_model(self) -> type[BaseModel]:
         """Import and return the options model named by ``options``."""
@@ -60,7 +67,8 @@ class ReportSpec:
 
 REPORTS: dict[str, ReportSpec] = {
     "attribution": ReportSpec("notebooks/attribution.ipynb", "dsrip_lib.reports.attribution:AttributionOptions",
-                              headline=("attributed_member_months", "adoption_rate_bp5", "chc_share_last_period")),
+                              headline=("attributed_member_months", "adoption_rate_bp5", "chc_share_last_period"),
+                              cost=2),
     "tcoc_benchmarks": ReportSpec("notebooks/tcoc_benchmarks.ipynb", "dsrip_lib.reports.tcoc_benchmarks:TcocOptions",
                                   headline=("percent_reduction_2022", "gap_to_goal_score_bp3",
                                             "gap_to_goal_score_bp5")),
@@ -88,5 +96,6 @@ REPORTS: dict[str, ReportSpec] = {
                                       "dsrip_lib.reports.midpoint_assessment:MidpointOptions",
                                       headline=("adoption_rate", "spending_reduction", "findings_on_track",
                                                 "findings_off_track", "impact.primary_care_visits.relative_effect",
-                                                "impact.inpatient_admissions.relative_effect")),
+                                                "impact.inpatient_admissions.relative_effect"),
+                                      cost=3),
 }

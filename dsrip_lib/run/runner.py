@@ -43,11 +43,13 @@ INJECTED_CELL_ID = "injected-parameters"
 
 @dataclass(frozen=True)
 class Report:
-    """A report a run executes: its name (the files' stem), notebook and whether it reads the contract tables."""
+    """A report a run executes: its name (the files' stem), notebook, whether it reads the contract tables
+    and its relative cost (``registry.ReportSpec.cost``)."""
 
     name: str
     notebook: Path
     contract_data: bool = True  # an unregistered notebook is assumed to read the contract tables
+    cost: int = 1
 
 
 def run_notebook(notebook: str | Path, params_file: str | Path, overrides: dict[str, str] | None = None,
@@ -98,19 +100,23 @@ def selected_reports(params: RunParams, params_file: str | Path, root: Path) -> 
     names = params.selected_reports()
     if not names:
         raise ParameterError(f"{params_file}: no reports to run (none registered in dsrip_lib/run/registry.py)")
-    return [Report(n, root / registry.REPORTS[n].notebook, registry.REPORTS[n].contract_data) for n in names]
+    return [_registered(n, root) for n in names]
+
+
+def _registered(name: str, root: Path) -> Report:
+    spec = registry.REPORTS[name]
+    return Report(name, root / spec.notebook, spec.contract_data, spec.cost)
 
 
 def _resolve_report(notebook: str | Path, root: Path) -> Report:
     if str(notebook) in registry.REPORTS:
-        spec = registry.REPORTS[str(notebook)]
-        return Report(str(notebook), root / spec.notebook, spec.contract_data)
+        return _registered(str(notebook), root)
     path = Path(notebook) if Path(notebook).exists() else root / notebook
     if path.suffix != ".ipynb" or not path.is_file():
         raise ParameterError(f"{notebook}: neither a registered report {sorted(registry.REPORTS)} nor a notebook file")
     for name, spec in registry.REPORTS.items():
         if (root / spec.notebook).resolve() == path.resolve():
-            return Report(name, path, spec.contract_data)
+            return Report(name, path, spec.contract_data, spec.cost)
     return Report(path.stem, path)
 
 
@@ -153,8 +159,8 @@ def _run(params: RunParams, params_file: Path, root: Path, reports: list[Report]
     check_reports(params, reports)
     record = start_record(params, params_file, root, reports, lambda p: validate_once(p, progress))
     final = params.reports_dir / params.run_id
-    with staged(params.reports_dir, params.run_id) as staging:
-        jobs = [Job.of(report, params, root, staging, final, record.provenance()) for report in reports]
+    with staged(params.reports_dir, params.run_id) as staging, shared_stages() as cache:
+        jobs = [Job.of(report, params, root, staging, final, record.provenance(), cache) for report in reports]
         finish_run_dir(staging, record, jobs, execute(jobs, params.max_workers, progress))
         promote(staging, final)
     return [final / f"{report.name}.html" for report in reports]
@@ -212,6 +218,11 @@ def staged(reports_dir: Path, run_id: str) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def shared_stages() -> tempfile.TemporaryDirectory:
+    """The run's cache of stages its reports share (:mod:`dsrip_lib.reports.stage_cache`), removed on exit."""
+    return tempfile.TemporaryDirectory(prefix="dsrip-stages-")
+
+
 def finish_run_dir(directory: Path, record: manifest.RunRecord, jobs: list[Job], records: list[dict]) -> None:
     """Write ``index.html`` and ``manifest.json`` of a staged run directory whose reports all succeeded."""
     for job, report_record in zip(jobs, records):
@@ -226,7 +237,8 @@ class Job:
     """Everything a worker process needs to execute and export one report (picklable).
 
     ``staging`` is the directory its files are written to, ``final`` where they will be
-    published; ``label`` names it in progress and failure messages.
+    published; ``label`` names it in progress and failure messages. ``stage_cache`` is the run's
+    directory of shared stages (:func:`shared_stages`).
     """
 
     name: str
@@ -238,10 +250,11 @@ class Job:
     final: Path
     provenance: str
     label: str
+    cost: int = 1
 
     @classmethod
     def of(cls, report: Report, params: RunParams, root: Path, staging: Path, final: Path, provenance: str,
-           label: str | None = None) -> Job:
+           stage_cache: str | None = None, label: str | None = None) -> Job:
         parameters = {  # exactly registry.NOTEBOOK_PARAMETERS
             "run_id": params.run_id,
             "program": params.program,
@@ -250,9 +263,10 @@ class Job:
             "options": params.report_options(report.name).model_dump(mode="json"),
             "output_dir": str(staging / f".{report.name}.published"),
             "data_validated": report.contract_data,
+            "stage_cache": stage_cache,
         }
         return cls(report.name, report.notebook, parameters, params.execution_timeout, root, staging, final,
-                   provenance, label or report.name)
+                   provenance, label or report.name, report.cost)
 
 
 @dataclass(frozen=True)
@@ -265,7 +279,8 @@ class _Outcome:
 
 
 def execute(jobs: list[Job], max_workers: int, progress: Callback | None = None) -> list[dict]:
-    """Run the jobs, up to ``max_workers`` at a time in fresh (spawned) processes; their manifest entries, in order.
+    """Run the jobs, up to ``max_workers`` at a time in fresh (spawned) processes, the costliest started first
+    (:func:`submission_order`); their manifest entries, in the jobs' order.
 
     Every job runs to its end even when another fails; then one ReportError names every
     failure (report, cell, error). ``progress`` hears each code cell of each report (forwarded
@@ -309,6 +324,12 @@ class _Direct:
         self.put = progress
 
 
+def submission_order(jobs: list[Job]) -> list[int]:
+    """Indices of ``jobs``, costliest first (``ReportSpec.cost``), ties in their order: a pool started this
+    way does not end on a long report running alone."""
+    return sorted(range(len(jobs)), key=lambda i: -jobs[i].cost)
+
+
 def _execute_pooled(jobs: list[Job], workers: int, progress: Callback | None, finished: Callable) -> None:
     context = get_context("spawn")
     events = context.Queue() if progress else None
@@ -317,7 +338,7 @@ def _execute_pooled(jobs: list[Job], workers: int, progress: Callback | None, fi
         forwarder.start()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(events,))
     try:
-        futures = {pool.submit(_pooled_job, job): i for i, job in enumerate(jobs)}
+        futures = {pool.submit(_pooled_job, jobs[i]): i for i in submission_order(jobs)}
         for future in as_completed(futures):
             error = future.exception()
             finished(futures[future], None if error else future.result(), error)

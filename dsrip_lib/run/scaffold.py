@@ -36,6 +36,7 @@ PARAMETER_DEFAULTS = {
     "options": ("{}", "an ad hoc notebook takes none: put your choices in a cell below"),
     "output_dir": ("None", "None: display only, nothing recorded"),
     "data_validated": ("False", "True when the runner has checked data_dir for this run"),
+    "stage_cache": ("None", "the run's directory of stages shared across its reports"),
 }
 
 
@@ -112,7 +113,7 @@ from dsrip_lib.reports import adhoc
 from dsrip_lib.reports import attribution as report
 
 ctx = adhoc.open_adhoc(run_id=run_id, program=program, data_dir=data_dir, backend=backend, options=options,
-                       output_dir=output_dir, data_validated=data_validated)
+                       output_dir=output_dir, data_validated=data_validated, stage_cache=stage_cache)
 pub = ctx.publisher  # publish only through pub: it suppresses small counts in every table
 # the attribution report's functions, with its options (here its defaults: average counts, PCP on the last day)
 att_ctx = adhoc.with_options(ctx, report.AttributionOptions)

@@ -34,6 +34,7 @@ from dsrip_lib.run.runner import (
     finish_run_dir,
     promote,
     selected_reports,
+    shared_stages,
     staged,
     start_record,
     validate_once,
@@ -160,12 +161,12 @@ def run_sweep(params_file: str | Path, vary: Iterable[tuple[str, str]], override
         run.params = run.params.model_copy(update={"run_id": f"{base.run_id}/{run.point.name}"})
         run.record = start_record(run.params, params_file, root, run.reports, validate)
     final = base.reports_dir / base.run_id
-    with staged(base.reports_dir, base.run_id) as staging:
+    with staged(base.reports_dir, base.run_id) as staging, shared_stages() as cache:  # keys name each point's inputs
         for run in runs:
             directory = staging / run.point.name
             directory.mkdir()
             run.jobs = [Job.of(report, run.params, root, directory, final / run.point.name, run.record.provenance(),
-                               label=f"{run.point.name}/{report.name}") for report in run.reports]
+                               cache, label=f"{run.point.name}/{report.name}") for report in run.reports]
         records = iter(execute([job for run in runs for job in run.jobs], base.max_workers, progress))
         for run in runs:
             finish_run_dir(staging / run.point.name, run.record, run.jobs, [next(records) for _ in run.jobs])

@@ -127,3 +127,14 @@ def test_index_is_byte_identical_across_runs_and_recorded_in_the_manifest(indexe
     assert (run_dir / "index.html").read_bytes() == indexed_runs["first"]
     recorded = json.loads((run_dir / "manifest.json").read_text())["outputs"]
     assert recorded == {"index.html": manifest.sha256(run_dir / "index.html")}
+
+
+def test_the_costliest_reports_start_first_and_ties_keep_their_order(tmp_path):
+    params = runner.load_run_params("params/runs/default.yaml")[0]
+    reports_ = runner.selected_reports(params, "params/runs/default.yaml", Path.cwd())
+    jobs = [runner.Job.of(r, params, Path.cwd(), tmp_path, tmp_path, "") for r in reports_]
+    started = [jobs[i].name for i in runner.submission_order(jobs)]
+    costs = [reports.REPORTS[name].cost for name in started]
+    assert costs == sorted(costs, reverse=True) and started[0] == "midpoint_assessment"
+    assert [n for n in started if reports.REPORTS[n].cost == 1] == [
+        n for n in reports.REPORTS if reports.REPORTS[n].cost == 1]
