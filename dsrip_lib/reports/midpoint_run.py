@@ -155,6 +155,9 @@ def assess(ctx: ReportContext[MidpointOptions]) -> MidpointRun:
         "impact": ImpactOptions(**dict(opts.impact), alpha=round(1 - opts.confidence, 12), power=opts.power,
                                 ratings_budget_period=through.number),
     }
+    # first the stage no other report computes, while the run's other kernels compute the shared ones
+    # (dsrip_lib.reports.stage_cache): the longest report then does not wait on them
+    impact = impact_run(ctx, composed["impact"], through.end)
     quality = quality_domain_tests.score(replace(ctx, options=composed["quality_domain_tests"]))
     payments = payments_quarterly.build(replace(ctx, options=composed["payments_quarterly"]))
     numbers = [p.number for p in program.calendar.budget_periods("aco") if p.number <= through.number]
@@ -163,8 +166,9 @@ def assess(ctx: ReportContext[MidpointOptions]) -> MidpointRun:
     tcoc = stages.aco_tcoc(ctx, opts.truncation)
     tcoc = tcoc[tcoc["budget_period"] <= through.number]
     years = growth.summary_table.loc[growth.summary_table["budget_period"].le(through.number).fillna(False), "year"]
-    costs = {int(y): aco_member_costs(data.table("claims"), data.table("enrollment"), stages.attribution(ctx),
-                                      program, int(y), opts.truncation) for y in years}
+    spend = stages.member_spending(ctx, opts.truncation)
+    costs = {int(y): aco_member_costs(spend, data.table("enrollment"), stages.attribution(ctx), program, int(y))
+             for y in years}
     spending_se = pd.concat([pmpm_variance(c.assign(entity_id=ALL_ACOS)).assign(year=y) for y, c in costs.items()],
                             ignore_index=True) if costs else pd.DataFrame()
     latest = tcoc[tcoc["budget_period"] == through.number]
@@ -173,8 +177,7 @@ def assess(ctx: ReportContext[MidpointOptions]) -> MidpointRun:
         year = int(latest["year"].iloc[0])
         members = costs.get(year)
         if members is None:
-            members = aco_member_costs(data.table("claims"), data.table("enrollment"), stages.attribution(ctx),
-                                       program, year, opts.truncation)
+            members = aco_member_costs(spend, data.table("enrollment"), stages.attribution(ctx), program, year)
         variation = savings_variation(members, latest[["entity_id", "reference_pmpm"]].rename(
             columns={"reference_pmpm": "benchmark_pmpm"}), confidence=opts.confidence).entities
     entities = data.to_pandas("entities")
@@ -186,4 +189,4 @@ def assess(ctx: ReportContext[MidpointOptions]) -> MidpointRun:
     ratings = rate(rating_facts(domains, through.number, payments.gating), impact_opts.rating_rules)
     return MidpointRun(program, through, opts, composed, adoption, growth, spending_se, tcoc, variation, quality,
                        payments, engagement, investments, entities[["entity_id", "name", "entity_type"]],
-                       impact_run(ctx, impact_opts, through.end), ratings)
+                       impact, ratings)

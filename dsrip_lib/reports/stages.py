@@ -30,7 +30,7 @@ from dsrip_lib.quality.benchmarks import benchmarks_frame, read_benchmarks, repl
 from dsrip_lib.quality.domain_scores import MissingDomain
 from dsrip_lib.reports.context import ReportContext
 from dsrip_lib.spending.benchmarks import aco_benchmarks
-from dsrip_lib.spending.pmpm import pmpm_cells
+from dsrip_lib.spending.pmpm import member_year_spending, pmpm_cells
 
 T = TypeVar("T")
 
@@ -59,6 +59,14 @@ def spending_cells(ctx: ReportContext, truncation: Truncation | None = None) -> 
     return _once(ctx, ("spending_cells", truncation), lambda: pmpm_cells(
         data.table("claims"), data.table("enrollment"), attribution(ctx), data.table("risk_scores"), ctx.program,
         truncation))
+
+
+def member_spending(ctx: ReportContext, truncation: Truncation | None = None) -> ir.Table:
+    """Included spending per member and year (:func:`~dsrip_lib.spending.pmpm.member_year_spending`),
+    an expression whose claims scan stays cached on the backend while the context lives."""
+    data = ctx.data
+    return _once(ctx, ("member_spending", truncation),
+                 lambda: member_year_spending(data.table("claims"), ctx.program, truncation), shared=False)
 
 
 def aco_tcoc(ctx: ReportContext, truncation: Truncation | None = None) -> pd.DataFrame:

@@ -273,8 +273,8 @@ def settlement_table(ctx: ReportContext[TcocOptions], spending: Spending, budget
     rows = spending.benchmarks[spending.benchmarks["budget_period"] == budget_period]
     year = int(rows["year"].iloc[0])
     data = ctx.data
-    members = aco_member_costs(data.table("claims"), data.table("enrollment"), spending.attribution, ctx.program,
-                               year, ctx.options.truncation)
+    members = aco_member_costs(stages.member_spending(ctx, ctx.options.truncation), data.table("enrollment"),
+                               spending.attribution, ctx.program, year)
     variation = savings_variation(members, rows[["entity_id", "reference_pmpm"]].rename(
         columns={"reference_pmpm": "benchmark_pmpm"}), confidence=ctx.options.confidence).entities
     members_by_aco = variation.set_index("entity_id")["members"]

@@ -232,14 +232,15 @@ def population_totals(cells: pd.DataFrame, population: str, by: list[str]) -> pd
     return out
 
 
-def aco_member_costs(claims: ir.Table, enrollment: ir.Table, attribution: ir.Table, program: Program, year: int,
-                     truncation: Truncation | None = None) -> pd.DataFrame:
+def aco_member_costs(spending: ir.Table, enrollment: ir.Table, attribution: ir.Table, program: Program,
+                     year: int) -> pd.DataFrame:
     """Each ACO member's attributed months and included spending in calendar year ``year``.
 
     The member-level input of the random-variation estimate (one row per ACO and member, the
     member's spending shared by months as in :func:`pmpm_cells`, groups outside the program's
-    eligibility groups left out). A scan of the year's claims of its own: it is a different
-    product from the cells (member-level, one year).
+    eligibility groups left out). ``spending`` is :func:`member_year_spending` of every year, which
+    the caller keeps (its claims scan is cached on the backend while it is referred to), so asking
+    for several years scans the claims once.
 
     Returns ``entity_id``, ``member_id``, ``member_months``, ``paid``.
 
@@ -248,7 +249,7 @@ def aco_member_costs(claims: ir.Table, enrollment: ir.Table, attribution: ir.Tab
     MassHealth DSRIP Protocol, Sec 5.2.1.2 (included spending), Sec 5.3.2 (TCOC Performance).
     """
     codes = spending_rules(program).group_codes
-    spending = member_year_spending(claims.filter(claims.service_date.year() == year), program, truncation)
+    spending = spending.filter(spending.year == year)
     cells = member_year_cells(enrollment.filter(enrollment.month.year() == year),
                               attribution.filter(attribution.month.year() == year))
     cells = cells.filter(cells.aco_id.notnull(), cells.eligibility_group.isin(codes))
