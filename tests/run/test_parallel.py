@@ -130,7 +130,7 @@ def test_index_is_byte_identical_across_runs_and_recorded_in_the_manifest(indexe
 
 
 def test_the_costliest_reports_start_first_and_ties_keep_their_order(tmp_path):
-    params = runner.load_run_params("params/runs/default.yaml")[0]
+    params = runner.load_run_params("params/runs/default.yaml", {"data_dir": "tests/fixtures/demo_data"})[0]
     reports_ = runner.selected_reports(params, "params/runs/default.yaml", Path.cwd())
     jobs = [runner.Job.of(r, params, Path.cwd(), tmp_path, tmp_path, "") for r in reports_]
     started = [jobs[i].name for i in runner.submission_order(jobs)]
