@@ -170,10 +170,9 @@ def check_checkout(repo: Path) -> str:
     return f"{repo} (commit {checkout(repo)})"
 
 
-def run_once(repo: Path, data: Path, run_id: str, interval: float, report: str) -> Run:
-    cmd = [sys.executable, "-m", "dsrip_lib.cli", "run", report, "--params", "params/runs/default.yaml",
-           "-p", f"data_dir={data}", "-p", f"run_id={run_id}"]
-    load = load_average()
+def measure(cmd: list[str], repo: Path, interval: float) -> tuple[float, float, float, TreeSampler]:
+    """Run ``cmd`` in ``repo`` (exit with its output if it fails): wall seconds, CPU seconds of the whole
+    process tree (``os.wait4``), seconds the machine was busy meanwhile, and the tree's memory sampler."""
     with tempfile.TemporaryFile("w+") as log:
         busy0, start = _machine_busy_seconds(), time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=repo, env=child_env(repo), stdout=log, stderr=subprocess.STDOUT)
@@ -182,11 +181,18 @@ def run_once(repo: Path, data: Path, run_id: str, interval: float, report: str) 
         _, status, usage = os.wait4(proc.pid, 0)
         wall, busy = time.perf_counter() - start, _machine_busy_seconds() - busy0
         sampler.stop()
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
             log.seek(0)
-            sys.exit(f"{' '.join(cmd)} (in {repo}) failed with exit code {proc.returncode}:\n{log.read()[-3000:]}")
-    cpu = usage.ru_utime + usage.ru_stime
+            sys.exit(f"{' '.join(cmd)} (in {repo}) failed with exit code {code}:\n{log.read()[-3000:]}")
+    return wall, usage.ru_utime + usage.ru_stime, busy, sampler
+
+
+def run_once(repo: Path, data: Path, run_id: str, interval: float, report: str) -> Run:
+    cmd = [sys.executable, "-m", "dsrip_lib.cli", "run", report, "--params", "params/runs/default.yaml",
+           "-p", f"data_dir={data}", "-p", f"run_id={run_id}"]
+    load = load_average()
+    wall, cpu, busy, sampler = measure(cmd, repo, interval)
     seen = sum(sampler.cpu_seen.values())
     if cpu < 0.95 * seen:
         print(f"  warning: wait4 reports {cpu:.1f} s CPU but the descendants were seen using {seen:.1f} s "

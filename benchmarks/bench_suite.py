@@ -23,16 +23,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
-import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from _common import GIB, ROOT, STATE_DATA, checkout, load_average, require_data, show
-from bench_report import TreeSampler, _machine_busy_seconds, child_env
+from bench_report import measure
 
 TARGET_WALL_S = 300.0
 TARGET_PEAK_GIB = 8.0
@@ -54,18 +50,7 @@ def run_once(data: Path, run_id: str, interval: float) -> SuiteRun:
     cmd = [sys.executable, "-m", "dsrip_lib.cli", "report", "--params", "params/runs/default.yaml",
            "-p", f"data_dir={data}", "-p", f"run_id={run_id}"]
     load = load_average()
-    with tempfile.TemporaryFile("w+") as log:
-        busy0, start = _machine_busy_seconds(), time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=child_env(ROOT), stdout=log, stderr=subprocess.STDOUT)
-        sampler = TreeSampler(proc.pid, interval)
-        sampler.start()
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall, busy = time.perf_counter() - start, _machine_busy_seconds() - busy0
-        sampler.stop()
-        if os.waitstatus_to_exitcode(status) != 0:
-            log.seek(0)
-            sys.exit(f"{' '.join(cmd)} failed:\n{log.read()[-3000:]}")
-    cpu = usage.ru_utime + usage.ru_stime
+    wall, cpu, busy, sampler = measure(cmd, ROOT, interval)
     manifest = json.loads((ROOT / "reports" / run_id / "manifest.json").read_text())
     reports = {name: entry.get("duration_s") for name, entry in manifest["reports"].items()}
     return SuiteRun(wall, cpu, sampler.peak, sampler.max_processes, max(busy - cpu, 0.0) / wall, load,
