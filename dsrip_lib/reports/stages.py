@@ -66,7 +66,7 @@ def member_spending(ctx: ReportContext, truncation: Truncation | None = None) ->
     an expression whose claims scan stays cached on the backend while the context lives."""
     data = ctx.data
     return _once(ctx, ("member_spending", truncation),
-                 lambda: member_year_spending(data.table("claims"), ctx.program, truncation), shared=False)
+                 lambda: member_year_spending(data.table("claims"), ctx.program, truncation, cache=True), shared=False)
 
 
 def aco_tcoc(ctx: ReportContext, truncation: Truncation | None = None) -> pd.DataFrame:

@@ -51,13 +51,19 @@ def spending_rules(program: Program) -> Spending:
     return rules
 
 
-def member_year_spending(claims: ir.Table, program: Program, truncation: Truncation | None = None) -> ir.Table:
+def member_year_spending(claims: ir.Table, program: Program, truncation: Truncation | None = None,
+                         cache: bool = False) -> ir.Table:
     """Included spending per member and calendar year of service: one grouped scan of claims.
 
     Claims whose ``exclusion_category`` the program excludes are dropped (a null category is
-    included). The result is cached on the backend (later steps read it, not the claims), after
-    checking that no paid amount is negative, NaN or null. Optional truncation caps each
-    member-year (``truncation``, default the program's: off).
+    included). No paid amount may be negative, NaN or null: checked first, by a count that reads
+    only ``paid_amount``. Optional truncation caps each member-year (``truncation``, default the
+    program's: off).
+
+    ``cache``: keep the grouped scan on the backend, for a caller that reads it more than once. By
+    default the scan streams into the caller's query: a cached copy holds memory that a large
+    state's joins need (on 2 million members it pushed the PMPM cells past DuckDB's memory limit,
+    1.66x the hand-written SQL; streamed, 1.08x: benchmarks/RESULTS.md).
 
     Returns ``member_id``, ``year``, ``paid``.
 
@@ -77,20 +83,17 @@ def member_year_spending(claims: ir.Table, program: Program, truncation: Truncat
     excluded = list(rules.excluded_categories)
     amount = claims.paid_amount
     bad = amount.isnull() | amount.isnan() | (amount < 0)
-    included = claims.exclusion_category.isnull() | ~claims.exclusion_category.isin(excluded)
-    by_member_year = claims.group_by(member_id=claims.member_id, year=claims.service_date.year().cast("int64")).aggregate(
-        paid=exact_sum(ibis.ifelse(included & ~bad, amount, 0.0)),
-        bad_rows=bad.cast("int64").sum(),
-    ).cache()
-    n_bad = int(by_member_year.bad_rows.sum().execute() or 0)
+    n_bad = int(claims.filter(bad).count().execute())
     if n_bad:
         examples = claims.filter(bad).select("member_id", "service_date", "paid_amount").limit(N_EXAMPLES).execute()
         shown = "; ".join(f"member_id={r.member_id!r}, service_date={r.service_date}, paid_amount={r.paid_amount}"
                           for r in examples.itertuples())
         raise InputValidationError(f"claims.paid_amount: {n_bad:,} row(s) negative, NaN or null (rule: a finite "
                                    f"amount >= 0); e.g. {shown}")
-    spending = by_member_year.select("member_id", "year", "paid")
-    return truncate(spending, truncation or rules.truncation)
+    included = claims.exclusion_category.isnull() | ~claims.exclusion_category.isin(excluded)
+    spending = claims.group_by(member_id=claims.member_id, year=claims.service_date.year().cast("int64")).aggregate(
+        paid=exact_sum(ibis.ifelse(included, amount, 0.0)))
+    return truncate(spending.cache() if cache else spending, truncation or rules.truncation)
 
 
 def truncate(spending: ir.Table, truncation: Truncation) -> ir.Table:
@@ -108,6 +111,7 @@ def truncate(spending: ir.Table, truncation: Truncation) -> ir.Table:
         return spending
     if truncation.method == "dollar_cap":
         return spending.mutate(paid=ibis.least(spending.paid, truncation.cap_usd))
+    spending = spending.cache()  # read twice: the caps, then the capped amounts
     positive = spending.filter(spending.paid > 0)
     caps = positive.group_by("year").aggregate(_cap=positive.paid.quantile(truncation.percentile))
     joined = spending.left_join(caps, "year")
