@@ -34,7 +34,12 @@ data in a cell) and each notebook cell's ``duration_s``, labelled with the cell'
 source that is not an import or a comment (from the executed notebook), and prints where the
 time went (median per cell over the repeats).
 
+Every run validates the data (``-p revalidate=true`` where the checkout remembers validations), as
+the first run on an extract does; ``--validation warm`` times runs that reuse the verdict of an
+untimed first run on the same bytes instead (docs/running_reports.md).
+
     .venv/bin/python benchmarks/bench_report.py [--report NAME] [--repo DIR ...] [--data DIR] [--repeat N]
+                                                [--validation cold|warm]
 """
 
 from __future__ import annotations
@@ -188,9 +193,18 @@ def measure(cmd: list[str], repo: Path, interval: float) -> tuple[float, float, 
     return wall, usage.ru_utime + usage.ru_stime, busy, sampler
 
 
-def run_once(repo: Path, data: Path, run_id: str, interval: float, report: str) -> Run:
+def remembers_validations(repo: Path) -> bool:
+    """Whether the checkout reuses an earlier run's validation of the same bytes (``revalidate``)."""
+    return "revalidate" in (repo / "dsrip_lib" / "run" / "parameters.py").read_text(encoding="utf-8")
+
+
+def run_once(repo: Path, data: Path, run_id: str, interval: float, report: str, warm: bool = False) -> Run:
+    """One timed run. Cold (default): the data directory is validated, as on a first run on an extract;
+    ``warm``: a checkout that remembers validations reuses the last run's verdict on the same bytes."""
     cmd = [sys.executable, "-m", "dsrip_lib.cli", "run", report, "--params", "params/runs/default.yaml",
            "-p", f"data_dir={data}", "-p", f"run_id={run_id}"]
+    if not warm and remembers_validations(repo):
+        cmd += ["-p", "revalidate=true"]
     load = load_average()
     wall, cpu, busy, sampler = measure(cmd, repo, interval)
     seen = sum(sampler.cpu_seen.values())
@@ -252,7 +266,7 @@ def print_summary(labels: list[str], runs: dict[str, list[Run]]) -> None:
 def print_where_time_goes(label: str, rs: list[Run], top: int) -> None:
     print(f"\nwhere the time goes, {label} (median (min-max) seconds of {len(rs)}):")
     if all(r.validation is not None for r in rs):
-        print(f"  validation (the runner's one per run): {show([r.validation for r in rs], '{:.1f}')}")
+        print(f"  validation (the runner's one per run; 0 when reused): {show([r.validation for r in rs], '{:.1f}')}")
     else:
         print("  validation: not in the manifest (this version validates inside the notebook: see its cells)")
     if all(r.notebook is not None for r in rs):
@@ -276,19 +290,27 @@ def main() -> None:
     parser.add_argument("--run-id", default="bench", help="run_id: the runs write reports/<run_id>/ in the checkout")
     parser.add_argument("--interval", type=float, default=0.2, help="seconds between memory samples")
     parser.add_argument("--top", type=int, default=8, help="slowest notebook cells to list")
+    parser.add_argument("--validation", choices=("cold", "warm"), default="cold",
+                        help="cold (default): every run validates the data, as the first run on an extract does; "
+                             "warm: runs reuse the verdict of an untimed first run on the same bytes")
     args = parser.parse_args()
 
     data = require_data(args.data)
     repos = [r.resolve() for r in (args.repo or [ROOT])]
     labels = [chr(ord("A") + i) for i in range(len(repos))]
-    print(f"the {args.report} report on {data}, repeats: {args.repeat} of each checkout")
+    print(f"the {args.report} report on {data}, repeats: {args.repeat} of each checkout, validation {args.validation}")
     for label, repo in zip(labels, repos):
         print(f"  {label}: {check_checkout(repo)}")
+    warm = args.validation == "warm"
+    for label, repo in zip(labels, repos):
+        if warm and remembers_validations(repo):
+            print(f"  {label}: a first run validates the data (not timed)", flush=True)
+            run_once(repo, data, args.run_id, args.interval, args.report)
     runs: dict[str, list[Run]] = {label: [] for label in labels}
     for i in range(args.repeat):
         order = list(zip(labels, repos))
         for label, repo in order if i % 2 == 0 else order[::-1]:
-            runs[label].append(run := run_once(repo, data, args.run_id, args.interval, args.report))
+            runs[label].append(run := run_once(repo, data, args.run_id, args.interval, args.report, warm))
             print_run(f"round {i + 1} {label}", run)
     for label in labels:
         if len(codes := {r.code for r in runs[label]}) > 1:

@@ -120,6 +120,7 @@ class RunRecord:
 
     body: dict
     reports: dict[str, dict] = field(default_factory=dict)
+    new_validation: dict | None = None  # a validation this run made (not reused), kept once the run is published
 
     @classmethod
     def start(cls, params: RunParams, root: Path, data_inputs: list[Path], code_inputs: list[Path],

@@ -38,6 +38,8 @@ class RunParams(BaseModel):
     reports_dir: Path = Path("reports")
     execution_timeout: int = Field(600, gt=0, description="seconds one cell may run")
     max_workers: int = Field(2, ge=1, description="reports executed at once (each in its own process)")
+    revalidate: bool = Field(False, description="check the data directory even when an earlier run under "
+                             "reports_dir passed the same bytes (dsrip_lib.run.validation_cache)")
 
     @field_validator("backend")
     @classmethod

@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -32,7 +32,7 @@ from dsrip_lib.errors import ParameterError, ReportError
 from dsrip_lib.inputs.validation import validate_dir
 from dsrip_lib.progress import Callback, Step
 from dsrip_lib.publishing.publisher import read_published
-from dsrip_lib.run import export, manifest, registry
+from dsrip_lib.run import export, manifest, registry, validation_cache
 from dsrip_lib.run.index import write_index
 from dsrip_lib.run.parameters import RunParams, load_run_params
 
@@ -163,6 +163,7 @@ def _run(params: RunParams, params_file: Path, root: Path, reports: list[Report]
         jobs = [Job.of(report, params, root, staging, final, record.provenance(), cache) for report in reports]
         finish_run_dir(staging, record, jobs, execute(jobs, params.max_workers, progress))
         promote(staging, final)
+    remember_validation(params, record)
     return [final / f"{report.name}.html" for report in reports]
 
 
@@ -176,23 +177,28 @@ def check_reports(params: RunParams, reports: list[Report]) -> None:
 
 def start_record(params: RunParams, params_file: Path, root: Path, reports: list[Report],
                  validate: Callable[[RunParams], dict]) -> manifest.RunRecord:
-    """The run's manifest, started: inputs hashed while ``validate`` checks the data directory.
+    """The run's manifest, started: every input hashed, then the data directory validated.
 
-    ``validate`` runs only when a report reads the contract tables; its InputValidationError
-    stops the run before any kernel starts.
+    ``validate`` runs only when a report reads the contract tables, and only when no earlier run
+    under the same ``reports_dir`` passed the same bytes (:mod:`~dsrip_lib.run.validation_cache`:
+    the hashes come first, so they decide); its InputValidationError stops the run before any
+    kernel starts.
     """
     data_inputs = [*manifest.data_files(params.data_dir), params.program_file()]
     code_inputs = [params_file.resolve(), *(report.notebook for report in reports)]
-    with ThreadPoolExecutor(max_workers=1) as pool:  # hashing the inputs (I/O, hashlib) overlaps validation
-        started = pool.submit(manifest.RunRecord.start, params, root, data_inputs, code_inputs)
-        try:
-            validation = validate(params) if any(report.contract_data for report in reports) else None
-        except BaseException:
-            started.cancel()
-            raise
-        record = started.result()
-    record.add_validation(params, validation)
+    record = manifest.RunRecord.start(params, root, data_inputs, code_inputs)
+    if any(report.contract_data for report in reports):
+        validation, new = validation_cache.validated(params, record.body["data_fingerprint"], validate)
+        record.add_validation(params, validation)
+        if new:
+            record.new_validation = validation
     return record
+
+
+def remember_validation(params: RunParams, record: manifest.RunRecord) -> None:
+    """Keep the run's own validation for later runs on the same bytes, once the run is published."""
+    if record.new_validation is not None:
+        validation_cache.remember(params, record.body["data_fingerprint"], record.new_validation)
 
 
 def validate_once(params: RunParams, progress: Callback | None = None) -> dict:

@@ -33,6 +33,7 @@ from dsrip_lib.run.runner import (
     execute,
     finish_run_dir,
     promote,
+    remember_validation,
     selected_reports,
     shared_stages,
     staged,
@@ -172,6 +173,8 @@ def run_sweep(params_file: str | Path, vary: Iterable[tuple[str, str]], override
             finish_run_dir(staging / run.point.name, run.record, run.jobs, [next(records) for _ in run.jobs])
         _write_comparison(staging, base.run_id, grid, runs)
         promote(staging, final)
+    for run in runs:
+        remember_validation(run.params, run.record)
     return final / f"{COMPARISON}.html"
 
 

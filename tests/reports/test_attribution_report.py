@@ -179,6 +179,9 @@ def test_the_run_validates_the_data_once_and_the_notebook_trusts_it(tiny_report)
     assert "conforms to the data contract" in manifest["validation"]["summary"]
     assert manifest["data_dir"] in manifest["validation"]["summary"]
     assert manifest["reports"]["attribution"]["parameters"]["data_validated"] is True
+    assert "reused_from" not in manifest["validation"]
+    # the published run keeps its verdict for later runs on the same bytes (dsrip_lib.run.validation_cache)
+    assert len(list((tiny_report.parents[1] / ".validated").glob("*.json"))) == 1
 
 
 @pytest.mark.slow
