@@ -80,12 +80,15 @@ def recall(params: RunParams, data_fingerprint: str) -> dict | None:
 def remember(params: RunParams, data_fingerprint: str, validation: dict) -> None:
     """Keep a passed validation for later runs (written whole: a temporary file renamed into place)."""
     path = _path(params, data_fingerprint)
-    path.parent.mkdir(parents=True, exist_ok=True)
     kept = {**validation, "run_id": params.run_id,
             "validated_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False, suffix=".tmp") as tmp:
-        json.dump(kept, tmp, indent=2)
-    os.replace(tmp.name, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False, suffix=".tmp") as tmp:
+            json.dump(kept, tmp, indent=2)
+        os.replace(tmp.name, path)
+    except OSError:  # the run is published already: a verdict that cannot be kept is checked again next time
+        return
 
 
 def validated(params: RunParams, data_fingerprint: str,

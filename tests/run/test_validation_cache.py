@@ -112,3 +112,12 @@ def test_a_report_reading_no_contract_table_does_not_validate(data, tmp_path):
                                lambda p: pytest.fail("validated")).body
     assert body["validation"] is None
     assert not (tmp_path / "reports" / validation_cache.DIRECTORY).exists()
+
+
+def test_a_verdict_that_cannot_be_kept_does_not_fail_the_published_run(data, tmp_path):
+    calls = []
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / validation_cache.DIRECTORY).write_text("a file where the directory would be")
+    start(tmp_path, data, "first", calls)
+    start(tmp_path, data, "second", calls)
+    assert calls == ["first", "second"]
