@@ -70,11 +70,11 @@ def recall(params: RunParams, data_fingerprint: str) -> dict | None:
     path = _path(params, data_fingerprint)
     try:
         kept = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # absent, or unreadable: validate again
+        return {"program": kept["program"], "seconds": 0.0, "summary": kept["summary"],
+                "reused_from": {"run_id": kept["run_id"], "validated_at": kept["validated_at"],
+                                "seconds": kept["seconds"]}}
+    except (OSError, ValueError, KeyError, TypeError):  # absent, unreadable or incomplete: validate again
         return None
-    return {"program": kept["program"], "seconds": 0.0, "summary": kept["summary"],
-            "reused_from": {"run_id": kept["run_id"], "validated_at": kept["validated_at"],
-                            "seconds": kept["seconds"]}}
 
 
 def remember(params: RunParams, data_fingerprint: str, validation: dict) -> None:

@@ -94,11 +94,12 @@ def test_another_program_or_changed_library_is_a_new_key(data, tmp_path, monkeyp
     assert calls == ["first", "other_program", "other_code"]
 
 
-def test_an_unreadable_verdict_is_checked_again(data, tmp_path):
+@pytest.mark.parametrize("damaged", ["{not json", "[]", '{"program": "masshealth_dsrip"}'])
+def test_an_unreadable_or_incomplete_verdict_is_checked_again(data, tmp_path, damaged):
     calls = []
     start(tmp_path, data, "first", calls)
     [kept] = (tmp_path / "reports" / validation_cache.DIRECTORY).glob("*.json")
-    kept.write_text("{not json", encoding="utf-8")
+    kept.write_text(damaged, encoding="utf-8")
     start(tmp_path, data, "second", calls)
     assert calls == ["first", "second"]
 
