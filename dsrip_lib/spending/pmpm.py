@@ -62,8 +62,8 @@ def member_year_spending(claims: ir.Table, program: Program, truncation: Truncat
 
     ``cache``: keep the grouped scan on the backend, for a caller that reads it more than once. By
     default the scan streams into the caller's query: a cached copy holds memory that a large
-    state's joins need (on 2 million members it pushed the PMPM cells past DuckDB's memory limit,
-    1.66x the hand-written SQL; streamed, 1.08x: benchmarks/RESULTS.md).
+    state's joins need (on 2 million members it pushed the PMPM cells past DuckDB's memory limit:
+    1.66x the hand-written SQL cached, 1.23x streamed, ``bench_tcoc.py``, benchmarks/RESULTS.md).
 
     Returns ``member_id``, ``year``, ``paid``.
 
@@ -93,14 +93,18 @@ def member_year_spending(claims: ir.Table, program: Program, truncation: Truncat
     included = claims.exclusion_category.isnull() | ~claims.exclusion_category.isin(excluded)
     spending = claims.group_by(member_id=claims.member_id, year=claims.service_date.year().cast("int64")).aggregate(
         paid=exact_sum(ibis.ifelse(included, amount, 0.0)))
-    return truncate(spending.cache() if cache else spending, truncation or rules.truncation)
+    truncation = truncation or rules.truncation
+    if cache or truncation.method == "percentile":  # a percentile cap reads the spending twice (truncate)
+        spending = spending.cache()
+    return truncate(spending, truncation)
 
 
 def truncate(spending: ir.Table, truncation: Truncation) -> ir.Table:
     """Member-year spending capped as ``truncation`` says (unchanged for method ``none``).
 
     ``percentile``: the cap of a year is that percentile (continuous) of the year's member-years
-    with spending.
+    with spending. It reads ``spending`` twice (the caps, then the capped amounts): pass a cached
+    table, as :func:`member_year_spending` does.
 
     References
     ----------
@@ -111,7 +115,6 @@ def truncate(spending: ir.Table, truncation: Truncation) -> ir.Table:
         return spending
     if truncation.method == "dollar_cap":
         return spending.mutate(paid=ibis.least(spending.paid, truncation.cap_usd))
-    spending = spending.cache()  # read twice: the caps, then the capped amounts
     positive = spending.filter(spending.paid > 0)
     caps = positive.group_by("year").aggregate(_cap=positive.paid.quantile(truncation.percentile))
     joined = spending.left_join(caps, "year")
