@@ -6,6 +6,7 @@ See docs/running_reports.md for the file format. Validation is pydantic with
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -120,7 +121,8 @@ def _apply_override(raw: dict, dotted_key: str, value: str, source: str) -> None
     node[leaf] = value
 
 
-def load_run_params(params_file: str | Path, overrides: dict[str, str] | None = None) -> tuple[RunParams, Path]:
+def load_run_params(params_file: str | Path, overrides: dict[str, str] | None = None,
+                    reports: Collection[str] | None = None) -> tuple[RunParams, Path]:
     """Read, override and validate a run parameter file.
 
     Parameters
@@ -130,6 +132,10 @@ def load_run_params(params_file: str | Path, overrides: dict[str, str] | None = 
     overrides
         ``{"dotted.key": "value"}`` from ``-p``; values are strings coerced by pydantic
         (``-p options.attribution.plurality_lookback_months=12``).
+    reports
+        The reports whose options are validated (default: every report the file gives options
+        for). A run of one report checks its own only: each options model imports its report's
+        library (seconds for all of them), and the run reads no other.
 
     Returns
     -------
@@ -156,7 +162,7 @@ def load_run_params(params_file: str | Path, overrides: dict[str, str] | None = 
     unknown = sorted((set(params.selected_reports()) | set(params.options)) - set(registry.REPORTS))
     if unknown:
         raise ParameterError(f"{source}: unknown report(s) {unknown}; registered: {sorted(registry.REPORTS)}")
-    for report in params.options:
+    for report in params.options if reports is None else reports:
         try:
             params.report_options(report)
         except ParameterError as exc:

@@ -34,7 +34,7 @@ from dsrip_lib.progress import Callback, Step
 from dsrip_lib.publishing.publisher import read_published
 from dsrip_lib.run import export, manifest, registry, validation_cache
 from dsrip_lib.run.index import write_index
-from dsrip_lib.run.parameters import RunParams, load_run_params
+from dsrip_lib.run.parameters import RunParams, load_run_params, repo_root
 
 KERNEL_NAME = "dsrip"
 ENGINE_NAME = "dsrip"
@@ -80,8 +80,9 @@ def run_notebook(notebook: str | Path, params_file: str | Path, overrides: dict[
     ReportError
         A cell failed or timed out; no run directory is written.
     """
-    params, root = load_run_params(params_file, overrides)
-    return _run(params, Path(params_file), root, [_resolve_report(notebook, root)], progress)[0]
+    report = _resolve_report(notebook, repo_root(Path(params_file)))
+    params, root = load_run_params(params_file, overrides, reports=[report.name])
+    return _run(params, Path(params_file), root, [report], progress)[0]
 
 
 def run_all(params_file: str | Path, overrides: dict[str, str] | None = None,

@@ -135,6 +135,17 @@ def test_overrides_are_coerced_and_relative_paths_follow_the_repo_root(registry,
     assert params.report_options("demo").min_members == 12
 
 
+def test_a_run_of_one_report_checks_that_reports_options_only(registry, tmp_path):
+    """Each options model imports its report's library; a run of one report needs its own only."""
+    params = write_params(tmp_path, options={"demo": {"min_members": 3}, "broken": {"behaviour": "dance"}})
+    with pytest.raises(ParameterError, match=r"options\.broken\.behaviour"):
+        load_run_params(params)
+    loaded, _ = load_run_params(params, reports=["demo"])
+    assert loaded.report_options("demo").min_members == 3
+    with pytest.raises(ParameterError, match=r"options\.demo\.min_members"):
+        load_run_params(params, {"options.demo.min_members": "many"}, reports=["demo"])
+
+
 def test_default_run_file_is_valid(registry):
     params_file = REPO / "params" / "runs" / "default.yaml"
     raw = yaml.safe_load(params_file.read_text(encoding="utf-8"))
