@@ -40,7 +40,7 @@ from dsrip_lib.inputs.row_rules import Rows, check_rows, parquet_rows
 from dsrip_lib.inputs.tables import Col, ProgramArg, TableSpec, spec_of, tables
 from dsrip_lib.progress import Callback, Step
 
-BATCH_ROWS = 250_000  # rows per batch streamed out of DuckDB (a grain's key hashes)
+BATCH_ROWS = 2_000_000  # rows per batch streamed out of DuckDB (a grain's key hashes: 16 MB)
 # DuckDB's memory budget; beyond it, it spills to a temporary directory.
 DUCKDB_MEMORY_LIMIT = "2GB"
 
