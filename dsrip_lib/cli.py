@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from dsrip_lib.credentials import mask
-from dsrip_lib.errors import DsripError
+from dsrip_lib.errors import DsripError, ParameterError
 from dsrip_lib.progress import Display
 
 
@@ -29,9 +29,15 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--out", type=Path, required=True)
 
     validate = sub.add_parser("validate", help="check a data directory against the data contract")
-    validate.add_argument("--data", type=Path, required=True)
-    validate.add_argument("--program", default="masshealth_dsrip",
-                          help="program definition whose calendar and exhibits bound the checks")
+    source = validate.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", type=Path, help="the data directory")
+    source.add_argument("--params", type=Path,
+                        help="a run parameter file: check its data_dir as its runs would, and keep a pass for them")
+    validate.add_argument("--program", default=None,
+                          help="with --data: program definition whose calendar and exhibits bound the checks "
+                               "(default masshealth_dsrip)")
+    validate.add_argument("-p", dest="overrides", action="append", type=_key_value, default=[],
+                          metavar="KEY=VALUE", help="with --params: override one run parameter")
 
     new = sub.add_parser("new", help="start an ad hoc notebook: notebooks/adhoc/NAME.ipynb (docs/adhoc.md)")
     new.add_argument("name", help="a letter, then letters, digits or '_' (the notebook's and its run's file name)")
@@ -70,9 +76,7 @@ def _command(args: argparse.Namespace, progress: Display) -> None:
         out = generate(profile=args.profile, seed=args.seed, out=args.out, progress=progress)
         print(f"synthetic data written to {out}")
     elif args.command == "validate":
-        from dsrip_lib.inputs.validation import validate_dir
-
-        print(validate_dir(args.data, program=args.program, progress=progress))
+        _validate(args, progress)
     elif args.command == "new":
         from dsrip_lib.run.scaffold import new_notebook
 
@@ -99,6 +103,23 @@ def _command(args: argparse.Namespace, progress: Display) -> None:
 
         path = run_sweep(args.params, args.vary, dict(args.overrides), progress=progress)
         print(f"sweep written to {path.parent}\ncomparison: {path}")
+
+
+def _validate(args: argparse.Namespace, progress: Display) -> None:
+    if args.params is None:
+        if args.overrides:
+            raise ParameterError("dsrip validate: -p overrides a run parameter file's entries: give --params")
+        from dsrip_lib.inputs.validation import validate_dir
+        from dsrip_lib.program import DEFAULT_PROGRAM
+
+        print(validate_dir(args.data, program=args.program or DEFAULT_PROGRAM, progress=progress))
+        return
+    if args.program is not None:
+        raise ParameterError("dsrip validate: with --params the run parameter file names the program "
+                             "(-p program=NAME overrides it)")
+    from dsrip_lib.run.runner import validate_run_data
+
+    print(validate_run_data(args.params, dict(args.overrides), progress=progress))
 
 
 if __name__ == "__main__":

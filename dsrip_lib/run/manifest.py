@@ -36,6 +36,19 @@ def data_files(data_dir: Path) -> list[Path]:
     return sorted(path for path in Path(data_dir).rglob("*") if path.is_file())
 
 
+def _entry(path: Path, root: Path) -> dict:
+    return {"path": _display_path(path, root), "sha256": sha256(path), "bytes": Path(path).stat().st_size}
+
+
+def _fingerprint(entries: list[dict]) -> str:
+    return hashlib.sha256(json.dumps([(item["path"], item["sha256"]) for item in entries]).encode()).hexdigest()
+
+
+def data_fingerprint(data_inputs: list[Path], root: Path) -> str:
+    """The ``data_fingerprint`` a run's manifest gets for these data inputs (without starting a record)."""
+    return _fingerprint([_entry(path, root) for path in data_inputs])
+
+
 def _display_path(path: Path, root: Path) -> str:
     path = Path(path).resolve()
     return str(path.relative_to(root.resolve())) if path.is_relative_to(root.resolve()) else str(path)
@@ -133,12 +146,8 @@ class RunRecord:
         may also be added afterwards, :meth:`add_validation`).
         """
 
-        def entry(path: Path) -> dict:
-            return {"path": _display_path(path, root), "sha256": sha256(path), "bytes": Path(path).stat().st_size}
-
-        data = [entry(path) for path in data_inputs]
+        data = [_entry(path, root) for path in data_inputs]
         data_dir = _display_path(params.data_dir, root)
-        combined = json.dumps([(item["path"], item["sha256"]) for item in data])
         return cls(
             {
                 "run_id": params.run_id,
@@ -146,8 +155,8 @@ class RunRecord:
                 "data_dir": data_dir,
                 "program": _display_path(params.program_file(), root),
                 "validation": _shown_validation(params, validation, data_dir),
-                "inputs": data + [entry(path) for path in dict.fromkeys(code_inputs)],
-                "data_fingerprint": hashlib.sha256(combined.encode()).hexdigest(),
+                "inputs": data + [_entry(path, root) for path in dict.fromkeys(code_inputs)],
+                "data_fingerprint": _fingerprint(data),
                 "packages": _versions(),
                 "fonts": [{"file": _package_path(path), "sha256": sha256(path)} for path in font_files()],
                 "git": _git(root),

@@ -185,15 +185,39 @@ def start_record(params: RunParams, params_file: Path, root: Path, reports: list
     the hashes come first, so they decide); its InputValidationError stops the run before any
     kernel starts.
     """
-    data_inputs = [*manifest.data_files(params.data_dir), params.program_file()]
     code_inputs = [params_file.resolve(), *(report.notebook for report in reports)]
-    record = manifest.RunRecord.start(params, root, data_inputs, code_inputs)
+    record = manifest.RunRecord.start(params, root, _data_inputs(params), code_inputs)
     if any(report.contract_data for report in reports):
         validation, new = validation_cache.validated(params, record.body["data_fingerprint"], validate)
         record.add_validation(params, validation)
         if new:
             record.new_validation = validation
     return record
+
+
+def _data_inputs(params: RunParams) -> list[Path]:
+    """What a run's ``data_fingerprint`` covers: every data file and the program definition."""
+    return [*manifest.data_files(params.data_dir), params.program_file()]
+
+
+def validate_run_data(params_file: str | Path, overrides: dict[str, str] | None = None,
+                      progress: Callback | None = None) -> str:
+    """Check the data directory a run parameter file names as its runs would (its program, its backend),
+    and keep a pass for them: the first report run on the extract then reuses the verdict
+    (:mod:`~dsrip_lib.run.validation_cache`). ``dsrip validate --params``.
+
+    Returns the check's summary, or says whose verdict on the same bytes it reuses (``revalidate: true``
+    checks again). Raises InputValidationError when the directory breaks the contract; nothing is kept.
+    """
+    params, root = load_run_params(params_file, overrides, reports=[])
+    fingerprint = manifest.data_fingerprint(_data_inputs(params), root)
+    validation, new = validation_cache.validated(params, fingerprint, lambda p: validate_once(p, progress))
+    if new:
+        validation_cache.remember(params, fingerprint, validation, by=validation_cache.VALIDATE_COMMAND)
+        return validation["summary"]
+    reused = validation["reused_from"]
+    return (f"{validation['summary']}\n  (not checked again: {reused['run_id']} passed the same bytes, code and "
+            f"packages at {reused['validated_at']}; -p revalidate=true checks again)")
 
 
 def remember_validation(params: RunParams, record: manifest.RunRecord) -> None:

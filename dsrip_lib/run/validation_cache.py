@@ -30,6 +30,7 @@ from pathlib import Path
 from dsrip_lib.run.parameters import RunParams
 
 DIRECTORY = ".validated"
+VALIDATE_COMMAND = "dsrip validate"  # who made a verdict kept by the command rather than by a run
 CHECKING_PACKAGES = ("duckdb", "pyarrow", "ibis-framework", "sqlglot", "numpy", "pandas", "pyspark")
 
 
@@ -77,10 +78,11 @@ def recall(params: RunParams, data_fingerprint: str) -> dict | None:
         return None
 
 
-def remember(params: RunParams, data_fingerprint: str, validation: dict) -> None:
-    """Keep a passed validation for later runs (written whole: a temporary file renamed into place)."""
+def remember(params: RunParams, data_fingerprint: str, validation: dict, by: str | None = None) -> None:
+    """Keep a passed validation for later runs (written whole: a temporary file renamed into place);
+    ``by`` names who made it (default the run, ``params.run_id``)."""
     path = _path(params, data_fingerprint)
-    kept = {**validation, "run_id": params.run_id,
+    kept = {**validation, "run_id": by or params.run_id,
             "validated_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

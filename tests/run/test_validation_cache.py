@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from dsrip_lib.cli import main
 from dsrip_lib.errors import InputValidationError
 from dsrip_lib.run import runner, validation_cache
 from dsrip_lib.run.parameters import load_run_params
@@ -122,3 +123,51 @@ def test_a_verdict_that_cannot_be_kept_does_not_fail_the_published_run(data, tmp
     start(tmp_path, data, "first", calls)
     start(tmp_path, data, "second", calls)
     assert calls == ["first", "second"]
+
+
+# -- dsrip validate --params: the check a run would make, kept for the runs --------------------------------
+
+
+def _run_file(tmp_path: Path, data: Path, run_id: str = "first") -> Path:
+    path = tmp_path / f"{run_id}.yaml"
+    path.write_text(yaml.safe_dump({"run_id": run_id, "data_dir": str(data), "reports": ["attribution"],
+                                    "reports_dir": str(tmp_path / "reports")}), encoding="utf-8")
+    return path
+
+
+def test_validate_command_keeps_its_pass_for_the_first_run(data, tmp_path, capsys):
+    assert main(["validate", "--params", str(_run_file(tmp_path, data))]) == 0
+    assert "conforms to the data contract" in capsys.readouterr().out
+    calls = []
+    body = start(tmp_path, data, "first", calls)
+    assert calls == []  # the run reuses the command's verdict
+    assert body["validation"]["reused_from"]["run_id"] == validation_cache.VALIDATE_COMMAND
+    assert main(["validate", "--params", str(_run_file(tmp_path, data))]) == 0
+    assert "not checked again: dsrip validate passed the same bytes" in capsys.readouterr().out
+
+
+def test_validate_command_checks_again_when_asked_and_keeps_no_failure(data, tmp_path, capsys):
+    path = _run_file(tmp_path, data)
+    assert main(["validate", "--params", str(path)]) == 0
+    assert main(["validate", "--params", str(path), "-p", "revalidate=true"]) == 0
+    assert "not checked again" not in capsys.readouterr().out
+    frame = pd.read_parquet(data / "entities.parquet")
+    frame.loc[0, "entity_type"] = "hospital"
+    frame.to_parquet(data / "entities.parquet", index=False)
+    shutil.rmtree(tmp_path / "reports")
+    assert main(["validate", "--params", str(path)]) == 2
+    assert "entity_type" in capsys.readouterr().err
+    assert not (tmp_path / "reports" / validation_cache.DIRECTORY).exists()
+
+
+def test_validate_command_takes_a_data_directory_or_a_run_file_not_both(capsys):
+    with pytest.raises(SystemExit) as exit_code:
+        main(["validate", "--data", "d", "--params", "p"])
+    assert exit_code.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "says"), [(["--data", "d", "-p", "x=1"], "give --params"),
+                                            (["--params", "p", "--program", "masshealth_dsrip"], "-p program=")])
+def test_validate_command_refuses_an_option_of_the_other_source(argv, says, capsys):
+    assert main(["validate", *argv]) == 2
+    assert says in capsys.readouterr().err
